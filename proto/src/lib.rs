@@ -1,0 +1,1 @@
+pub use opentelemetry_proto::tonic::*;

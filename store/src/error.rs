@@ -1,0 +1,32 @@
+//! Errors of the store.
+
+/// Anything that can go wrong in the store.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The storage engine failed (I/O, corruption, full disk).
+    #[error("storage engine: {0}")]
+    Engine(#[from] fjall::Error),
+    /// A stored value could not be decoded.
+    #[error("corrupt value in {keyspace}: {reason}")]
+    Corrupt {
+        /// Keyspace that held the value.
+        keyspace: &'static str,
+        /// What was wrong.
+        reason: String,
+    },
+    /// A value could not be encoded.
+    #[error("encoding: {0}")]
+    Encode(#[from] serde_json::Error),
+    /// The writer queue is full; the caller should retry later.
+    #[error("write queue is full")]
+    QueueFull,
+    /// The writer has stopped (shutdown or a fatal error).
+    #[error("writer has stopped")]
+    WriterStopped,
+    /// The write failed; nothing of the batch was acknowledged.
+    #[error("write failed: {0}")]
+    WriteFailed(String),
+}
+
+/// Result with [`StoreError`].
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;

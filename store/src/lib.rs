@@ -1,0 +1,17 @@
+//! Tracehound's store: the domain model of LLM session traces, and its embedded,
+//! durable home in fjall.
+//!
+//! Knows nothing of OTLP transports, HTTP or queries: the collector hands it normalized
+//! [`model::Span`]s through a [`writer::Writer`], and the query side reads through [`Store`].
+
+pub mod codec;
+pub mod error;
+pub mod keys;
+pub mod model;
+pub mod store;
+pub mod summary;
+pub mod writer;
+
+pub use error::{Result, StoreError};
+pub use keys::TenantId;
+pub use store::{Store, TraceData, WriteBatch, WriteOutcome};

@@ -1,0 +1,451 @@
+//! The store: fjall keyspaces, the write of one group of batches, and reads.
+
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+
+use fjall::{Database, Keyspace, KeyspaceCreateOptions, KvSeparationOptions, PersistMode};
+
+use crate::codec::{decode, encode};
+use crate::error::Result;
+use crate::keys::{self, TenantId};
+use crate::model::{LogRecord, Span, SpanId, TraceId, VersionDimension};
+use crate::summary::{Counters, SessionSummary, TraceSummary, VersionStat};
+
+/// What one export carries into the store.
+#[derive(Debug, Clone, Default)]
+pub struct WriteBatch {
+    /// Tenant the data belongs to.
+    pub tenant: TenantId,
+    /// Normalized spans.
+    pub spans: Vec<Span>,
+    /// Log records.
+    pub logs: Vec<LogRecord>,
+}
+
+impl Default for TenantId {
+    fn default() -> Self {
+        TenantId::DEFAULT
+    }
+}
+
+/// What a committed batch changed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct WriteOutcome {
+    /// Spans new to the store.
+    pub new_spans: u64,
+    /// Spans already stored (re-sent), kept once.
+    pub duplicate_spans: u64,
+    /// Log records new to the store.
+    pub new_logs: u64,
+}
+
+/// Everything stored about one trace.
+#[derive(Debug, Clone, Default)]
+pub struct TraceData {
+    /// The trace's summary.
+    pub summary: TraceSummary,
+    /// Its spans, in start order.
+    pub spans: Vec<Span>,
+    /// Its log records, in time order.
+    pub logs: Vec<LogRecord>,
+}
+
+/// The embedded store. Cheap to clone; all clones share one database.
+#[derive(Clone)]
+pub struct Store {
+    db: Database,
+    path: PathBuf,
+    spans: Keyspace,
+    logs: Keyspace,
+    traces: Keyspace,
+    by_time: Keyspace,
+    by_request: Keyspace,
+    by_session: Keyspace,
+    by_response: Keyspace,
+    by_version: Keyspace,
+    sessions: Keyspace,
+    versions: Keyspace,
+    meta: Keyspace,
+}
+
+const COUNTERS: &str = "counters";
+
+impl Store {
+    /// Opens (or creates) the store in `dir`, recovering the journal after a crash.
+    pub fn open(dir: &Path) -> Result<Store> {
+        let db = Database::builder(dir.join("fjall")).open()?;
+        // Span values are large: keep them out of the LSM so compaction rewrites keys only.
+        let blobs = || KeyspaceCreateOptions::default().with_kv_separation(Some(KvSeparationOptions::default()));
+        let plain = KeyspaceCreateOptions::default;
+        Ok(Store {
+            spans: db.keyspace("spans", blobs)?,
+            logs: db.keyspace("logs", blobs)?,
+            traces: db.keyspace("traces", plain)?,
+            by_time: db.keyspace("by_time", plain)?,
+            by_request: db.keyspace("by_request", plain)?,
+            by_session: db.keyspace("by_session", plain)?,
+            by_response: db.keyspace("by_response", plain)?,
+            by_version: db.keyspace("by_version", plain)?,
+            sessions: db.keyspace("sessions", plain)?,
+            versions: db.keyspace("versions", plain)?,
+            meta: db.keyspace("meta", plain)?,
+            path: dir.to_path_buf(),
+            db,
+        })
+    }
+
+    /// The data directory.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Bytes the store occupies on disk.
+    pub fn disk_bytes(&self) -> u64 {
+        self.db.disk_space().unwrap_or(0)
+    }
+
+    /// Writes a group of batches atomically and makes them durable (fsync) before returning.
+    ///
+    /// Called by the single writer thread only: summaries are read, updated and written
+    /// back here, which is only race-free with one writer.
+    pub fn write_group(&self, batches: &[WriteBatch]) -> Result<Vec<WriteOutcome>> {
+        let mut tx = self.db.batch();
+        let mut pending = Pending::default();
+        let mut outcomes = Vec::with_capacity(batches.len());
+        for batch in batches {
+            outcomes.push(self.stage_batch(&mut tx, &mut pending, batch)?);
+        }
+        self.stage_summaries(&mut tx, pending)?;
+        tx.commit()?;
+        self.db.persist(PersistMode::SyncAll)?;
+        Ok(outcomes)
+    }
+
+    fn stage_batch(
+        &self,
+        tx: &mut fjall::OwnedWriteBatch,
+        pending: &mut Pending,
+        batch: &WriteBatch,
+    ) -> Result<WriteOutcome> {
+        let t = batch.tenant;
+        let mut outcome = WriteOutcome::default();
+        for span in &batch.spans {
+            let key = keys::span(t, &span.trace_id, &span.span_id);
+            let seen = !pending.span_keys.insert(key.clone()) || self.spans.contains_key(&key)?;
+            if seen {
+                outcome.duplicate_spans += 1;
+                continue;
+            }
+            outcome.new_spans += 1;
+            tx.insert(&self.spans, key, encode(span)?);
+            self.stage_span_indexes(tx, pending, t, span)?;
+        }
+        for log in &batch.logs {
+            let content = encode(log)?;
+            let hash = blake3::hash(&content);
+            let mut h8 = [0u8; 8];
+            h8.copy_from_slice(&hash.as_bytes()[..8]);
+            let key = keys::log(t, &log.trace_id, &log.span_id, log.time_unix_nano, h8);
+            if !pending.log_keys.insert(key.clone()) || self.logs.contains_key(&key)? {
+                continue;
+            }
+            outcome.new_logs += 1;
+            pending.counters_mut(t).logs += 1;
+            if let Some(response_id) = log.llm.as_ref().and_then(|l| l.response_id.as_deref()) {
+                tx.insert(&self.by_response, keys::by_response(t, response_id, &log.trace_id, &log.span_id), []);
+            }
+            tx.insert(&self.logs, key, content);
+        }
+        Ok(outcome)
+    }
+
+    fn stage_span_indexes(
+        &self,
+        tx: &mut fjall::OwnedWriteBatch,
+        pending: &mut Pending,
+        t: TenantId,
+        span: &Span,
+    ) -> Result<()> {
+        let trace_id = span.trace_id;
+        pending.counters_mut(t).spans += 1;
+        if !pending.traces.contains_key(&(t, trace_id)) {
+            let existing = match self.traces.get(keys::trace(t, &trace_id))? {
+                Some(bytes) => Some(decode::<TraceSummary>("traces", &bytes)?),
+                None => None,
+            };
+            if existing.is_none() {
+                pending.counters_mut(t).traces += 1;
+            }
+            let old_start = existing.as_ref().map(|s| s.start_unix_nano);
+            let summary = existing.unwrap_or_else(|| TraceSummary::new(trace_id));
+            pending.traces.insert((t, trace_id), (old_start, summary));
+        }
+        if let Some((_, summary)) = pending.traces.get_mut(&(t, trace_id)) {
+            summary.add_span(span);
+        }
+        if let Some(request_id) = &span.request_id {
+            tx.insert(&self.by_request, keys::by_value(t, request_id, &trace_id), []);
+        }
+        if let Some(session_id) = &span.session_id {
+            let member_key = keys::by_value(t, session_id, &trace_id);
+            let new_member =
+                !pending.session_members.contains(&member_key) && !self.by_session.contains_key(&member_key)?;
+            pending.session_members.insert(member_key.clone());
+            tx.insert(&self.by_session, member_key, []);
+            let session = self.pending_session(pending, t, session_id)?;
+            session.first_seen = session.first_seen.min(span.start_unix_nano);
+            session.last_seen = session.last_seen.max(span.end_unix_nano);
+            if session.user_id.is_none() {
+                session.user_id = span.user_id.clone();
+            }
+            if new_member {
+                session.request_count += 1;
+            }
+        }
+        if let Some(response_id) = span.llm.as_ref().and_then(|l| l.response_id.as_deref()) {
+            tx.insert(&self.by_response, keys::by_response(t, response_id, &trace_id, &span.span_id), []);
+        }
+        for (dim, value) in &span.versions {
+            let member_key = keys::by_version(t, *dim, value, &trace_id);
+            let new_member =
+                !pending.version_members.contains(&member_key) && !self.by_version.contains_key(&member_key)?;
+            pending.version_members.insert(member_key.clone());
+            tx.insert(&self.by_version, member_key, []);
+            let stat = self.pending_version(pending, t, *dim, value)?;
+            stat.first_seen = stat.first_seen.min(span.start_unix_nano);
+            stat.last_seen = stat.last_seen.max(span.end_unix_nano);
+            stat.span_count += 1;
+            if new_member {
+                stat.trace_count += 1;
+            }
+        }
+        Ok(())
+    }
+
+    fn pending_session<'p>(
+        &self,
+        pending: &'p mut Pending,
+        t: TenantId,
+        session_id: &str,
+    ) -> Result<&'p mut SessionSummary> {
+        let key = keys::session(t, session_id);
+        if !pending.sessions.contains_key(&key) {
+            let summary = match self.sessions.get(&key)? {
+                Some(bytes) => decode("sessions", &bytes)?,
+                None => {
+                    pending.counters_mut(t).sessions += 1;
+                    SessionSummary { session_id: session_id.to_string(), first_seen: u64::MAX, ..Default::default() }
+                }
+            };
+            pending.sessions.insert(key.clone(), summary);
+        }
+        Ok(pending.sessions.entry(key).or_default())
+    }
+
+    fn pending_version<'p>(
+        &self,
+        pending: &'p mut Pending,
+        t: TenantId,
+        dim: VersionDimension,
+        value: &str,
+    ) -> Result<&'p mut VersionStat> {
+        let key = keys::version(t, dim, value);
+        if !pending.versions.contains_key(&key) {
+            let stat = match self.versions.get(&key)? {
+                Some(bytes) => decode("versions", &bytes)?,
+                None => VersionStat { value: value.to_string(), first_seen: u64::MAX, ..Default::default() },
+            };
+            pending.versions.insert(key.clone(), stat);
+        }
+        Ok(pending.versions.entry(key).or_default())
+    }
+
+    fn stage_summaries(&self, tx: &mut fjall::OwnedWriteBatch, pending: Pending) -> Result<()> {
+        for ((t, trace_id), (old_start, summary)) in pending.traces {
+            if old_start != Some(summary.start_unix_nano) {
+                if let Some(old) = old_start {
+                    tx.remove(&self.by_time, keys::by_time(t, old, &trace_id));
+                }
+                tx.insert(&self.by_time, keys::by_time(t, summary.start_unix_nano, &trace_id), []);
+            }
+            tx.insert(&self.traces, keys::trace(t, &trace_id), encode(&summary)?);
+        }
+        for (key, session) in pending.sessions {
+            tx.insert(&self.sessions, key, encode(&session)?);
+        }
+        for (key, stat) in pending.versions {
+            tx.insert(&self.versions, key, encode(&stat)?);
+        }
+        for (t, delta) in pending.counters {
+            let mut counters = self.counters(t)?;
+            counters.spans += delta.spans;
+            counters.traces += delta.traces;
+            counters.sessions += delta.sessions;
+            counters.logs += delta.logs;
+            tx.insert(&self.meta, keys::meta(t, COUNTERS), encode(&counters)?);
+        }
+        Ok(())
+    }
+
+    /// Store-wide counters of a tenant.
+    pub fn counters(&self, t: TenantId) -> Result<Counters> {
+        match self.meta.get(keys::meta(t, COUNTERS))? {
+            Some(bytes) => decode("meta", &bytes),
+            None => Ok(Counters::default()),
+        }
+    }
+
+    /// The summary of a trace, if any span of it is stored.
+    pub fn trace_summary(&self, t: TenantId, trace_id: &TraceId) -> Result<Option<TraceSummary>> {
+        match self.traces.get(keys::trace(t, trace_id))? {
+            Some(bytes) => Ok(Some(decode("traces", &bytes)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Everything stored about a trace, or `None` when it is unknown.
+    pub fn trace(&self, t: TenantId, trace_id: &TraceId) -> Result<Option<TraceData>> {
+        let Some(summary) = self.trace_summary(t, trace_id)? else { return Ok(None) };
+        let prefix = keys::trace_prefix(t, trace_id);
+        let mut spans = Vec::new();
+        for item in self.spans.prefix(&prefix) {
+            let value = item.value()?;
+            spans.push(decode::<Span>("spans", &value)?);
+        }
+        spans.sort_by_key(|s| (s.start_unix_nano, s.span_id));
+        let mut logs = Vec::new();
+        for item in self.logs.prefix(&prefix) {
+            let value = item.value()?;
+            logs.push(decode::<LogRecord>("logs", &value)?);
+        }
+        logs.sort_by_key(|l| l.time_unix_nano);
+        Ok(Some(TraceData { summary, spans, logs }))
+    }
+
+    /// Traces whose request id is `request_id`.
+    pub fn traces_by_request(&self, t: TenantId, request_id: &str) -> Result<Vec<TraceSummary>> {
+        let found = self.traces_in_index(&self.by_request, t, request_id)?;
+        Ok(found.into_iter().filter(|s| s.request_ids.iter().any(|r| r == request_id)).collect())
+    }
+
+    /// The session summary and its traces in start order.
+    pub fn session(&self, t: TenantId, session_id: &str) -> Result<Option<(SessionSummary, Vec<TraceSummary>)>> {
+        let summary: SessionSummary = match self.sessions.get(keys::session(t, session_id))? {
+            Some(bytes) => decode("sessions", &bytes)?,
+            None => return Ok(None),
+        };
+        if summary.session_id != session_id {
+            return Ok(None);
+        }
+        let mut traces = self.traces_in_index(&self.by_session, t, session_id)?;
+        traces.sort_by_key(|s| s.start_unix_nano);
+        Ok(Some((summary, traces)))
+    }
+
+    /// Traces holding a span (or log) with this provider response id, with the span ids.
+    pub fn traces_by_response(&self, t: TenantId, response_id: &str) -> Result<Vec<(TraceId, SpanId)>> {
+        let mut out = Vec::new();
+        for item in self.by_response.prefix(keys::by_value_prefix(t, response_id)) {
+            let key = item.key()?;
+            if let (Some(trace), Some(span)) = (key.get(20..36), key.get(36..44)) {
+                if let (Ok(trace), Ok(span)) = (trace.try_into(), span.try_into()) {
+                    out.push((trace, span));
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    fn traces_in_index(&self, index: &Keyspace, t: TenantId, value: &str) -> Result<Vec<TraceSummary>> {
+        let mut out = Vec::new();
+        for item in index.prefix(keys::by_value_prefix(t, value)) {
+            let key = item.key()?;
+            if let Some(trace_id) = keys::trace_of_by_value(&key) {
+                if let Some(summary) = self.trace_summary(t, &trace_id)? {
+                    out.push(summary);
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Traces starting in `[since, until)`, newest first, after `before` (a cursor: the
+    /// start time and trace id of the last trace of the previous page), at most `limit`.
+    pub fn recent_traces(
+        &self,
+        t: TenantId,
+        since: u64,
+        until: u64,
+        before: Option<(u64, TraceId)>,
+        limit: usize,
+    ) -> Result<Vec<TraceSummary>> {
+        let low = keys::by_time_bound(t, since);
+        let high = match before {
+            Some((start, trace)) => keys::by_time(t, start, &trace),
+            None => keys::by_time_bound(t, until),
+        };
+        let mut out = Vec::new();
+        if low >= high {
+            return Ok(out);
+        }
+        for item in self.by_time.range(low..high).rev() {
+            if out.len() >= limit {
+                break;
+            }
+            let key = item.key()?;
+            if let Some((_, trace_id)) = keys::parse_by_time(&key) {
+                if let Some(summary) = self.trace_summary(t, &trace_id)? {
+                    out.push(summary);
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Every value seen of every version dimension.
+    pub fn version_stats(&self, t: TenantId) -> Result<Vec<(VersionDimension, VersionStat)>> {
+        let mut out = Vec::new();
+        for item in self.versions.prefix(keys::tenant_prefix(t)) {
+            let (key, value) = item.into_inner()?;
+            let Some(dim) = key.get(4).and_then(|code| VersionDimension::ALL.into_iter().find(|d| d.code() == *code))
+            else {
+                continue;
+            };
+            out.push((dim, decode("versions", &value)?));
+        }
+        Ok(out)
+    }
+
+    /// Traces that carried one version value.
+    pub fn traces_by_version(&self, t: TenantId, dim: VersionDimension, value: &str) -> Result<Vec<TraceId>> {
+        let mut out = Vec::new();
+        for item in self.by_version.prefix(keys::by_version_prefix(t, dim, value)) {
+            let key = item.key()?;
+            if let Some(Ok(trace)) = key.get(21..37).map(TryInto::try_into) {
+                out.push(trace);
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// Read-modify-write state of one write group, flushed into the batch at the end.
+#[derive(Default)]
+struct Pending {
+    span_keys: HashSet<Vec<u8>>,
+    log_keys: HashSet<Vec<u8>>,
+    session_members: HashSet<Vec<u8>>,
+    version_members: HashSet<Vec<u8>>,
+    /// Per trace: its start time as stored before this group (to move its time key), and
+    /// the summary being updated.
+    traces: HashMap<(TenantId, TraceId), (Option<u64>, TraceSummary)>,
+    sessions: HashMap<Vec<u8>, SessionSummary>,
+    versions: HashMap<Vec<u8>, VersionStat>,
+    counters: HashMap<TenantId, Counters>,
+}
+
+impl Pending {
+    fn counters_mut(&mut self, t: TenantId) -> &mut Counters {
+        self.counters.entry(t).or_default()
+    }
+}

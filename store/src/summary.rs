@@ -1,0 +1,224 @@
+//! Aggregates kept up to date on every write: one per trace (a request), one per session,
+//! one per version value. They make listings and "what changed" answerable without reading
+//! spans.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::model::{Span, SpanId, SpanKind, StatusCode, TraceId, VersionDimension};
+
+/// Longest preview of a question or answer kept in a summary.
+const PREVIEW_CHARS: usize = 200;
+
+/// One trace (one request), summarized.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct TraceSummary {
+    /// Trace id.
+    #[serde(with = "crate::model::hex_bytes")]
+    pub trace_id: TraceId,
+    /// Root span id, once the root has arrived.
+    #[serde(default, with = "crate::model::hex_opt")]
+    pub root_span_id: Option<SpanId>,
+    /// Root span name.
+    #[serde(default)]
+    pub root_name: String,
+    /// Service of the root (or first) span.
+    #[serde(default)]
+    pub service: String,
+    /// Earliest span start, Unix ns.
+    pub start_unix_nano: u64,
+    /// Latest span end, Unix ns.
+    pub end_unix_nano: u64,
+    /// Spans stored.
+    pub span_count: u64,
+    /// Spans with error status.
+    pub error_count: u64,
+    /// Request id: the root's, else the first one seen.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
+    /// Every request id seen on the trace's spans (usually one).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub request_ids: Vec<String>,
+    /// Session id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session_id: Option<String>,
+    /// User id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<String>,
+    /// Models that answered, in order of first appearance.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub models: Vec<String>,
+    /// Version values seen on the trace, per dimension.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub versions: BTreeMap<VersionDimension, Vec<String>>,
+    /// Input tokens over all LLM calls.
+    pub input_tokens: i64,
+    /// Output tokens over all LLM calls.
+    pub output_tokens: i64,
+    /// LLM calls.
+    pub llm_calls: u64,
+    /// Tool calls.
+    pub tool_calls: u64,
+    /// Finish reasons of the LLM calls, in order of first appearance.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub finish_reasons: Vec<String>,
+    /// The first user message of the earliest LLM call, shortened.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub question: Option<String>,
+    /// The last assistant output of the latest LLM call, shortened.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub answer: Option<String>,
+    #[serde(default)]
+    question_at: u64,
+    #[serde(default)]
+    answer_at: u64,
+}
+
+impl TraceSummary {
+    /// An empty summary for a trace.
+    pub fn new(trace_id: TraceId) -> Self {
+        TraceSummary { trace_id, start_unix_nano: u64::MAX, ..Default::default() }
+    }
+
+    /// Overall status: error when any span failed.
+    pub fn status(&self) -> StatusCode {
+        if self.error_count > 0 {
+            StatusCode::Error
+        } else {
+            StatusCode::Ok
+        }
+    }
+
+    /// The id the request is known by: its request id, else the trace id.
+    pub fn display_request_id(&self) -> String {
+        self.request_id.clone().unwrap_or_else(|| hex::encode(self.trace_id))
+    }
+
+    /// Folds one newly stored span in.
+    pub fn add_span(&mut self, span: &Span) {
+        self.span_count += 1;
+        self.start_unix_nano = self.start_unix_nano.min(span.start_unix_nano);
+        self.end_unix_nano = self.end_unix_nano.max(span.end_unix_nano);
+        if span.status == StatusCode::Error {
+            self.error_count += 1;
+        }
+        let is_root = span.parent_span_id.is_none();
+        if is_root {
+            self.root_span_id = Some(span.span_id);
+            self.root_name = span.name.clone();
+            self.service = span.service.clone();
+        } else if self.service.is_empty() {
+            self.service = span.service.clone();
+        }
+        if let Some(id) = &span.request_id {
+            push_unique(&mut self.request_ids, id);
+            if is_root || self.request_id.is_none() {
+                self.request_id = Some(id.clone());
+            }
+        }
+        if span.session_id.is_some() && (is_root || self.session_id.is_none()) {
+            self.session_id = span.session_id.clone();
+        }
+        if span.user_id.is_some() && (is_root || self.user_id.is_none()) {
+            self.user_id = span.user_id.clone();
+        }
+        for (dim, value) in &span.versions {
+            push_unique(self.versions.entry(*dim).or_default(), value);
+        }
+        if span.kind == SpanKind::Tool {
+            self.tool_calls += 1;
+        }
+        if let Some(llm) = &span.llm {
+            if span.kind == SpanKind::Llm {
+                self.llm_calls += 1;
+            }
+            if let Some(model) = &llm.response_model {
+                push_unique(&mut self.models, model);
+            }
+            self.input_tokens += llm.usage.input.unwrap_or(0);
+            self.output_tokens += llm.usage.output.unwrap_or(0);
+            for reason in &llm.finish_reasons {
+                push_unique(&mut self.finish_reasons, reason);
+            }
+            if span.kind == SpanKind::Llm {
+                self.note_llm_texts(span);
+            }
+        }
+    }
+
+    fn note_llm_texts(&mut self, span: &Span) {
+        let Some(llm) = &span.llm else { return };
+        let question = llm.input_messages.iter().rev().find(|m| m.role == "user").map(|m| m.text());
+        if let Some(q) = question.filter(|q| !q.is_empty()) {
+            if self.question.is_none() || span.start_unix_nano < self.question_at {
+                self.question = Some(preview(&q));
+                self.question_at = span.start_unix_nano;
+            }
+        }
+        let answer = llm.output_messages.iter().map(|m| m.text()).find(|t| !t.is_empty());
+        if let Some(a) = answer {
+            if self.answer.is_none() || span.end_unix_nano >= self.answer_at {
+                self.answer = Some(preview(&a));
+                self.answer_at = span.end_unix_nano;
+            }
+        }
+    }
+}
+
+/// One session, summarized.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SessionSummary {
+    /// Session id, exact.
+    pub session_id: String,
+    /// User id, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<String>,
+    /// First span start seen, Unix ns.
+    pub first_seen: u64,
+    /// Last span end seen, Unix ns.
+    pub last_seen: u64,
+    /// Traces (requests) in the session.
+    pub request_count: u64,
+}
+
+/// One value of one version dimension, with when it was seen.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct VersionStat {
+    /// The value, exact.
+    pub value: String,
+    /// First span start carrying it, Unix ns.
+    pub first_seen: u64,
+    /// Last span end carrying it, Unix ns.
+    pub last_seen: u64,
+    /// Spans carrying it.
+    pub span_count: u64,
+    /// Traces carrying it.
+    pub trace_count: u64,
+}
+
+/// Store-wide counters of a tenant.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct Counters {
+    /// Spans stored.
+    pub spans: u64,
+    /// Traces (requests) stored.
+    pub traces: u64,
+    /// Sessions stored.
+    pub sessions: u64,
+    /// Log records stored.
+    pub logs: u64,
+}
+
+fn push_unique(list: &mut Vec<String>, value: &str) {
+    if !list.iter().any(|v| v == value) {
+        list.push(value.to_string());
+    }
+}
+
+fn preview(text: &str) -> String {
+    match text.char_indices().nth(PREVIEW_CHARS) {
+        Some((cut, _)) => format!("{}…", &text[..cut]),
+        None => text.to_string(),
+    }
+}
