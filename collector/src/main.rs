@@ -1,1 +1,32 @@
-fn main() {}
+//! The `tracehound` binary: the server, and the CLI that talks to it.
+
+mod serve;
+
+use clap::{Parser, Subcommand};
+
+/// Tracehound: collector and store for LLM session traces.
+#[derive(Parser)]
+#[command(name = "tracehound", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server: OTLP receivers, the store, and the HTTP API.
+    Serve(serve::ServeArgs),
+    /// Print a request, session or trace by any id (trace, request, session, provider response id).
+    Get(tracehound_query::cli::GetArgs),
+    /// List recent requests.
+    Ls(tracehound_query::cli::LsArgs),
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Serve(args) => serve::run(args),
+        Command::Get(args) => Ok(tracehound_query::cli::get(&args)?),
+        Command::Ls(args) => Ok(tracehound_query::cli::ls(&args)?),
+    }
+}

@@ -1,0 +1,7 @@
+//! The tracehound collector: OTLP receivers, the transport-neutral ingest step, and the
+//! normalization of LLM trace conventions into the store's domain model.
+
+pub mod ingest;
+pub mod normalize;
+pub mod otlp_grpc;
+pub mod otlp_http;

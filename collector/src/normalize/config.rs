@@ -1,0 +1,65 @@
+//! What the normalizer can be told: which attributes name a request, a prompt, an index or a
+//! tool schema version (no convention standardizes these), and the cap on value size.
+
+/// Attribute keys and limits that steer normalization; each key list is tried in order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NormalizeConfig {
+    /// Keys naming the application's request id (string, or the first element of an array).
+    pub request_id_keys: Vec<String>,
+    /// Keys naming the prompt version.
+    pub prompt_version_keys: Vec<String>,
+    /// Keys naming the prompt (template) name.
+    pub prompt_name_keys: Vec<String>,
+    /// Keys naming the retrieval index version.
+    pub index_version_keys: Vec<String>,
+    /// Keys naming the tool schema version.
+    pub tool_schema_version_keys: Vec<String>,
+    /// A string value longer than this many bytes is cut, marked and its key recorded.
+    pub max_value_bytes: usize,
+}
+
+impl Default for NormalizeConfig {
+    fn default() -> Self {
+        NormalizeConfig {
+            request_id_keys: owned(&[
+                "request.id",
+                "app.request.id",
+                "http.request.header.x-request-id",
+                "http.response.header.x-request-id",
+                "traceloop.association.properties.request_id",
+                "langfuse.trace.metadata.request_id",
+            ]),
+            // Traceloop's `version_name` ("v7") comes before its numeric `version` (7): the
+            // name is what the prompt registry and the other conventions show.
+            prompt_version_keys: owned(&[
+                "gen_ai.prompt.version",
+                "llm.prompt_template.version",
+                "traceloop.prompt.version_name",
+                "traceloop.prompt.version",
+                "langfuse.observation.prompt.version",
+                "langfuse.prompt.version",
+                "app.prompt.version",
+            ]),
+            prompt_name_keys: owned(&[
+                "gen_ai.prompt.name",
+                "traceloop.prompt.key",
+                "prompt.id",
+                "langfuse.observation.prompt.name",
+                "langfuse.prompt.name",
+                "app.prompt.name",
+            ]),
+            index_version_keys: owned(&[
+                "app.retrieval.index_version",
+                "retrieval.index.version",
+                "gen_ai.retrieval.index.version",
+                "index.version",
+            ]),
+            tool_schema_version_keys: owned(&["app.tool.schema_version", "gen_ai.tool.version", "mcp.tool.version"]),
+            max_value_bytes: 1_048_576,
+        }
+    }
+}
+
+fn owned(keys: &[&str]) -> Vec<String> {
+    keys.iter().map(|key| key.to_string()).collect()
+}

@@ -1,0 +1,178 @@
+//! `tracehound serve`: wires the store, the writer, the receivers and the API together,
+//! and shuts them down in order.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use anyhow::Context;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+use tracehound_collector::ingest::Ingest;
+use tracehound_collector::normalize::NormalizeConfig;
+use tracehound_collector::otlp_grpc::{Logs, OtlpGrpc, Traces};
+use tracehound_collector::otlp_http::{self, HttpLimits};
+use tracehound_store::writer::{Writer, WriterConfig};
+use tracehound_store::Store;
+
+/// Flags of `tracehound serve`; each has a `TRACEHOUND_…` environment twin.
+#[derive(clap::Args, Debug)]
+pub struct ServeArgs {
+    /// Directory holding the store.
+    #[arg(long, env = "TRACEHOUND_DATA_DIR", default_value = "./tracehound-data")]
+    data_dir: PathBuf,
+    /// OTLP/gRPC listen address.
+    #[arg(long, env = "TRACEHOUND_OTLP_GRPC_ADDR", default_value = "127.0.0.1:4317")]
+    otlp_grpc_addr: SocketAddr,
+    /// OTLP/HTTP listen address.
+    #[arg(long, env = "TRACEHOUND_OTLP_HTTP_ADDR", default_value = "127.0.0.1:4318")]
+    otlp_http_addr: SocketAddr,
+    /// Query API (and readiness) listen address.
+    #[arg(long, env = "TRACEHOUND_API_ADDR", default_value = "127.0.0.1:4320")]
+    api_addr: SocketAddr,
+    /// Largest OTLP/HTTP body accepted as sent, in bytes (413 above).
+    #[arg(long, env = "TRACEHOUND_MAX_BODY_BYTES", default_value_t = 16 * 1024 * 1024)]
+    max_body_bytes: usize,
+    /// Largest export accepted after decompression, in bytes (HTTP 413, gRPC RESOURCE_EXHAUSTED
+    /// above); also bounds a gRPC message as sent.
+    #[arg(long, env = "TRACEHOUND_MAX_DECOMPRESSED_BYTES", default_value_t = 64 * 1024 * 1024)]
+    max_decompressed_bytes: usize,
+    /// Longest attribute value stored whole, in bytes; longer ones are stored cut, with a marker.
+    #[arg(long, env = "TRACEHOUND_MAX_VALUE_BYTES", default_value_t = 1024 * 1024)]
+    max_value_bytes: usize,
+    /// Export batches waiting for the writer at most; beyond, senders are told to retry.
+    #[arg(long, env = "TRACEHOUND_QUEUE_CAPACITY", default_value_t = 256)]
+    queue_capacity: usize,
+    /// Attribute keys naming the request id, first match wins (comma-separated).
+    #[arg(long, env = "TRACEHOUND_REQUEST_ID_KEYS", value_delimiter = ',')]
+    request_id_keys: Vec<String>,
+    /// Extra attribute keys naming the prompt version, tried after the built-in ones.
+    #[arg(long, env = "TRACEHOUND_PROMPT_VERSION_KEYS", value_delimiter = ',')]
+    prompt_version_keys: Vec<String>,
+    /// Extra attribute keys naming the retrieval index version.
+    #[arg(long, env = "TRACEHOUND_INDEX_VERSION_KEYS", value_delimiter = ',')]
+    index_version_keys: Vec<String>,
+    /// Extra attribute keys naming the tool schema version.
+    #[arg(long, env = "TRACEHOUND_TOOL_SCHEMA_VERSION_KEYS", value_delimiter = ',')]
+    tool_schema_version_keys: Vec<String>,
+}
+
+impl ServeArgs {
+    fn normalize_config(&self) -> NormalizeConfig {
+        let mut config = NormalizeConfig { max_value_bytes: self.max_value_bytes, ..NormalizeConfig::default() };
+        if !self.request_id_keys.is_empty() {
+            config.request_id_keys = self.request_id_keys.clone();
+        }
+        config.prompt_version_keys.extend(self.prompt_version_keys.iter().cloned());
+        config.index_version_keys.extend(self.index_version_keys.iter().cloned());
+        config.tool_schema_version_keys.extend(self.tool_schema_version_keys.iter().cloned());
+        config
+    }
+}
+
+/// Runs the server until SIGTERM or Ctrl-C.
+pub fn run(args: ServeArgs) -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("TRACEHOUND_LOG").unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    runtime.block_on(serve(args))
+}
+
+async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    std::fs::create_dir_all(&args.data_dir)
+        .with_context(|| format!("cannot create data directory {}", args.data_dir.display()))?;
+    let store =
+        Store::open(&args.data_dir).with_context(|| format!("cannot open the store in {}", args.data_dir.display()))?;
+    let (writer, writer_thread) =
+        Writer::start(store.clone(), WriterConfig { queue_capacity: args.queue_capacity, ..WriterConfig::default() })?;
+    let ingest = Ingest::new(writer, args.normalize_config());
+
+    let bind = |addr: SocketAddr, what: &'static str| async move {
+        TcpListener::bind(addr).await.with_context(|| format!("cannot listen for {what} on {addr}"))
+    };
+    let grpc_listener = bind(args.otlp_grpc_addr, "OTLP/gRPC").await?;
+    let http_listener = bind(args.otlp_http_addr, "OTLP/HTTP").await?;
+    let api_listener = bind(args.api_addr, "the API").await?;
+
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let stopped = |mut rx: watch::Receiver<bool>| async move {
+        // An error means the sender is gone, which also means stop.
+        let _ = rx.wait_for(|stop| *stop).await;
+    };
+
+    let grpc = tonic::transport::Server::builder()
+        .add_service(OtlpGrpc::<Traces>::new(ingest.clone(), args.max_decompressed_bytes))
+        .add_service(OtlpGrpc::<Logs>::new(ingest.clone(), args.max_decompressed_bytes))
+        .serve_with_incoming_shutdown(tokio_stream_of(grpc_listener), stopped(stop_rx.clone()));
+    let limits =
+        HttpLimits { max_body_bytes: args.max_body_bytes, max_decompressed_bytes: args.max_decompressed_bytes };
+    let http = axum::serve(http_listener, otlp_http::router(ingest.clone(), limits))
+        .with_graceful_shutdown(stopped(stop_rx.clone()));
+    let ready = Arc::new(AtomicBool::new(false));
+    let api_state = tracehound_query::api::ApiState { store: store.clone(), ready: ready.clone(), search: None };
+    let api = axum::serve(api_listener, tracehound_query::api::router(api_state))
+        .with_graceful_shutdown(stopped(stop_rx.clone()));
+
+    let grpc_task = tokio::spawn(grpc);
+    let http_task = tokio::spawn(async move { http.await });
+    let api_task = tokio::spawn(async move { api.await });
+    ready.store(true, Ordering::SeqCst);
+    tracing::info!(
+        otlp_grpc = %args.otlp_grpc_addr,
+        otlp_http = %args.otlp_http_addr,
+        api = %args.api_addr,
+        data_dir = %args.data_dir.display(),
+        "tracehound is ready"
+    );
+
+    shutdown_signal().await;
+    tracing::info!("shutting down: no new exports, finishing those in flight");
+    ready.store(false, Ordering::SeqCst);
+    let _ = stop_tx.send(true);
+    grpc_task.await?.context("OTLP/gRPC server failed")?;
+    http_task.await?.context("OTLP/HTTP server failed")?;
+    api_task.await?.context("API server failed")?;
+    // The receivers are gone, so the last writer handle goes with `ingest`; the thread
+    // then drains what is queued and stops.
+    drop(ingest);
+    tokio::task::spawn_blocking(move || writer_thread.join()).await?;
+    tracing::info!("stopped cleanly");
+    Ok(())
+}
+
+fn tokio_stream_of(listener: TcpListener) -> tokio_stream::wrappers::TcpListenerStream {
+    tokio_stream::wrappers::TcpListenerStream::new(listener)
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::error!(error = %e, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+}
