@@ -1,5 +1,6 @@
 //! The `tracehound` binary: the server, and the CLI that talks to it.
 
+mod reindex;
 mod serve;
 
 use clap::{Parser, Subcommand};
@@ -20,6 +21,10 @@ enum Command {
     Get(tracehound_query::cli::GetArgs),
     /// List recent requests.
     Ls(tracehound_query::cli::LsArgs),
+    /// Search requests by words, phrases and filters (`tracehound search '"refund policy" status:error'`).
+    Search(tracehound_query::cli::SearchArgs),
+    /// Rebuild the search index from the store (server stopped).
+    Reindex(reindex::ReindexArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -28,5 +33,7 @@ fn main() -> anyhow::Result<()> {
         Command::Serve(args) => serve::run(args),
         Command::Get(args) => Ok(tracehound_query::cli::get(&args)?),
         Command::Ls(args) => Ok(tracehound_query::cli::ls(&args)?),
+        Command::Search(args) => Ok(tracehound_query::cli::search(&args)?),
+        Command::Reindex(args) => reindex::run(args),
     }
 }

@@ -14,6 +14,7 @@ use tracehound_collector::ingest::Ingest;
 use tracehound_collector::normalize::NormalizeConfig;
 use tracehound_collector::otlp_grpc::{Logs, OtlpGrpc, Traces};
 use tracehound_collector::otlp_http::{self, HttpLimits};
+use tracehound_store::search::{Indexer, IndexerConfig, SearchIndex};
 use tracehound_store::writer::{Writer, WriterConfig};
 use tracehound_store::Store;
 
@@ -45,6 +46,9 @@ pub struct ServeArgs {
     /// Export batches waiting for the writer at most; beyond, senders are told to retry.
     #[arg(long, env = "TRACEHOUND_QUEUE_CAPACITY", default_value_t = 256)]
     queue_capacity: usize,
+    /// Seconds between search index commits: new data becomes searchable within about this.
+    #[arg(long, env = "TRACEHOUND_INDEX_COMMIT_INTERVAL_SECS", default_value_t = 1.0)]
+    index_commit_interval_secs: f64,
     /// Attribute keys naming the request id, first match wins (comma-separated).
     #[arg(long, env = "TRACEHOUND_REQUEST_ID_KEYS", value_delimiter = ',')]
     request_id_keys: Vec<String>,
@@ -89,6 +93,13 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .with_context(|| format!("cannot create data directory {}", args.data_dir.display()))?;
     let store =
         Store::open(&args.data_dir).with_context(|| format!("cannot open the store in {}", args.data_dir.display()))?;
+    let index_dir = args.data_dir.join("index");
+    let search = SearchIndex::open(&index_dir)
+        .with_context(|| format!("cannot open the search index in {}", index_dir.display()))?;
+    let interval = std::time::Duration::try_from_secs_f64(args.index_commit_interval_secs)
+        .context("--index-commit-interval-secs must be a positive number")?;
+    // Catches up with whatever the store committed while no indexer ran (a crash, say).
+    let indexer = Indexer::start(store.clone(), search.clone(), IndexerConfig { commit_interval: interval })?;
     let (writer, writer_thread) =
         Writer::start(store.clone(), WriterConfig { queue_capacity: args.queue_capacity, ..WriterConfig::default() })?;
     let ingest = Ingest::new(writer, args.normalize_config());
@@ -115,7 +126,8 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let http = axum::serve(http_listener, otlp_http::router(ingest.clone(), limits))
         .with_graceful_shutdown(stopped(stop_rx.clone()));
     let ready = Arc::new(AtomicBool::new(false));
-    let api_state = tracehound_query::api::ApiState { store: store.clone(), ready: ready.clone(), search: None };
+    let api_state =
+        tracehound_query::api::ApiState { store: store.clone(), ready: ready.clone(), search: Some(search) };
     let api = axum::serve(api_listener, tracehound_query::api::router(api_state))
         .with_graceful_shutdown(stopped(stop_rx.clone()));
 
@@ -142,6 +154,8 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     // then drains what is queued and stops.
     drop(ingest);
     tokio::task::spawn_blocking(move || writer_thread.join()).await?;
+    // Last, so the index holds everything the writer committed.
+    tokio::task::spawn_blocking(move || indexer.stop()).await?;
     tracing::info!("stopped cleanly");
     Ok(())
 }

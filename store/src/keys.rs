@@ -27,6 +27,8 @@ pub struct TenantId(pub u32);
 impl TenantId {
     /// The tenant everything lands in until keys with tenants exist.
     pub const DEFAULT: TenantId = TenantId(0);
+    /// Never a real tenant: holds store-wide records in the `meta` keyspace.
+    pub const RESERVED: TenantId = TenantId(u32::MAX);
 
     fn bytes(self) -> [u8; 4] {
         self.0.to_be_bytes()

@@ -8,6 +8,7 @@ pub mod codec;
 pub mod error;
 pub mod keys;
 pub mod model;
+pub mod search;
 pub mod store;
 pub mod summary;
 pub mod writer;

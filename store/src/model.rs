@@ -15,8 +15,10 @@ pub type SpanId = [u8; 8];
 
 /// One attribute value, as OTLP's `AnyValue` carries it.
 ///
-/// Serialized untagged, so the API shows natural JSON (`"x"`, `3`, `1.5`, `[..]`, `{..}`),
-/// while int and double stay distinct (a double is always written with a fraction).
+/// Serialized untagged, so scalars and arrays show as natural JSON (`"x"`, `3`, `1.5`,
+/// `[..]`) while int and double stay distinct (a double is always written with a
+/// fraction). A key-value list keeps order and duplicates as `[{"key": .., "value": ..}]`;
+/// views that want an object build one.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum AttrValue {

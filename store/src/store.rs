@@ -1,7 +1,9 @@
 //! The store: fjall keyspaces, the write of one group of batches, and reads.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 use fjall::{Database, Keyspace, KeyspaceCreateOptions, KvSeparationOptions, PersistMode};
 
@@ -66,9 +68,25 @@ pub struct Store {
     sessions: Keyspace,
     versions: Keyspace,
     meta: Keyspace,
+    changelog: Keyspace,
+    /// Sequence number of the last write group that changed anything.
+    last_seq: Arc<AtomicU64>,
 }
 
 const COUNTERS: &str = "counters";
+const LAST_CHANGE_SEQ: &str = "last_change_seq";
+
+/// Bytes per change-log entry: tenant (4) and trace id (16).
+const CHANGE_BYTES: usize = 20;
+
+/// The traces one committed write group touched, for the search indexer to follow.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Change {
+    /// Sequence number of the write group, increasing.
+    pub seq: u64,
+    /// Traces whose spans or logs changed.
+    pub traces: Vec<(TenantId, TraceId)>,
+}
 
 impl Store {
     /// Opens (or creates) the store in `dir`, recovering the journal after a crash.
@@ -77,7 +95,21 @@ impl Store {
         // Span values are large: keep them out of the LSM so compaction rewrites keys only.
         let blobs = || KeyspaceCreateOptions::default().with_kv_separation(Some(KvSeparationOptions::default()));
         let plain = KeyspaceCreateOptions::default;
+        let changelog = db.keyspace("changelog", plain)?;
+        let last_seq = match changelog.last_key_value() {
+            Some(item) => item.key()?.get(..8).and_then(|b| b.try_into().ok()).map_or(0, u64::from_be_bytes),
+            None => 0,
+        };
+        let meta = db.keyspace("meta", plain)?;
+        // The change log is pruned once indexed, so an empty log says nothing of the last
+        // sequence number; the meta keyspace remembers it.
+        let remembered = match meta.get(keys::meta(TenantId::RESERVED, LAST_CHANGE_SEQ))? {
+            Some(bytes) => bytes.get(..8).and_then(|b| b.try_into().ok()).map_or(0, u64::from_be_bytes),
+            None => 0,
+        };
         Ok(Store {
+            changelog,
+            last_seq: Arc::new(AtomicU64::new(last_seq.max(remembered))),
             spans: db.keyspace("spans", blobs)?,
             logs: db.keyspace("logs", blobs)?,
             traces: db.keyspace("traces", plain)?,
@@ -88,7 +120,7 @@ impl Store {
             by_version: db.keyspace("by_version", plain)?,
             sessions: db.keyspace("sessions", plain)?,
             versions: db.keyspace("versions", plain)?,
-            meta: db.keyspace("meta", plain)?,
+            meta,
             path: dir.to_path_buf(),
             db,
         })
@@ -115,10 +147,76 @@ impl Store {
         for batch in batches {
             outcomes.push(self.stage_batch(&mut tx, &mut pending, batch)?);
         }
+        let seq = if pending.touched.is_empty() {
+            None
+        } else {
+            let seq = self.last_seq.load(Ordering::SeqCst) + 1;
+            let mut entry = Vec::with_capacity(pending.touched.len() * CHANGE_BYTES);
+            for (tenant, trace) in &pending.touched {
+                entry.extend_from_slice(&tenant.0.to_be_bytes());
+                entry.extend_from_slice(trace);
+            }
+            tx.insert(&self.changelog, seq.to_be_bytes(), entry);
+            tx.insert(&self.meta, keys::meta(TenantId::RESERVED, LAST_CHANGE_SEQ), seq.to_be_bytes());
+            Some(seq)
+        };
         self.stage_summaries(&mut tx, pending)?;
         tx.commit()?;
         self.db.persist(PersistMode::SyncAll)?;
+        if let Some(seq) = seq {
+            self.last_seq.store(seq, Ordering::SeqCst);
+        }
         Ok(outcomes)
+    }
+
+    /// Sequence number of the last committed change (0 before any).
+    pub fn last_change_seq(&self) -> u64 {
+        self.last_seq.load(Ordering::SeqCst)
+    }
+
+    /// Changes committed after `seq`, oldest first, at most `max` of them.
+    pub fn changes_after(&self, seq: u64, max: usize) -> Result<Vec<Change>> {
+        let mut out = Vec::new();
+        let start = seq.saturating_add(1).to_be_bytes();
+        for item in self.changelog.range(start..) {
+            if out.len() >= max {
+                break;
+            }
+            let (key, value) = item.into_inner()?;
+            let Some(seq) = key.get(..8).and_then(|b| b.try_into().ok()).map(u64::from_be_bytes) else { continue };
+            let traces = value
+                .chunks_exact(CHANGE_BYTES)
+                .filter_map(|c| {
+                    let tenant = TenantId(u32::from_be_bytes(c.get(..4)?.try_into().ok()?));
+                    Some((tenant, c.get(4..20)?.try_into().ok()?))
+                })
+                .collect();
+            out.push(Change { seq, traces });
+        }
+        Ok(out)
+    }
+
+    /// Forgets changes up to and including `seq` (the indexer has made them durable).
+    pub fn prune_changes_through(&self, seq: u64) -> Result<()> {
+        let end = seq.saturating_add(1).to_be_bytes();
+        let keys: Vec<_> = self.changelog.range(..end).map(|item| item.key()).collect::<Result<_, _>>()?;
+        for key in keys {
+            self.changelog.remove(key)?;
+        }
+        Ok(())
+    }
+
+    /// Every stored trace of every tenant, in key order (for rebuilding the index).
+    pub fn all_traces(&self) -> impl Iterator<Item = Result<(TenantId, TraceId)>> + '_ {
+        self.traces.iter().map(|item| {
+            let key = item.key()?;
+            let tenant = key.get(..4).and_then(|b| b.try_into().ok()).map(u32::from_be_bytes);
+            let trace = key.get(4..20).and_then(|b| b.try_into().ok());
+            match (tenant, trace) {
+                (Some(tenant), Some(trace)) => Ok((TenantId(tenant), trace)),
+                _ => Err(crate::StoreError::Corrupt { keyspace: "traces", reason: "short key".into() }),
+            }
+        })
     }
 
     fn stage_batch(
@@ -137,6 +235,7 @@ impl Store {
                 continue;
             }
             outcome.new_spans += 1;
+            pending.touched.insert((t, span.trace_id));
             tx.insert(&self.spans, key, encode(span)?);
             self.stage_span_indexes(tx, pending, t, span)?;
         }
@@ -151,6 +250,9 @@ impl Store {
             }
             outcome.new_logs += 1;
             pending.counters_mut(t).logs += 1;
+            if log.trace_id != [0; 16] {
+                pending.touched.insert((t, log.trace_id));
+            }
             if let Some(response_id) = log.llm.as_ref().and_then(|l| l.response_id.as_deref()) {
                 tx.insert(&self.by_response, keys::by_response(t, response_id, &log.trace_id, &log.span_id), []);
             }
@@ -432,6 +534,8 @@ impl Store {
 /// Read-modify-write state of one write group, flushed into the batch at the end.
 #[derive(Default)]
 struct Pending {
+    /// Traces changed by this group, for the change log.
+    touched: BTreeSet<(TenantId, TraceId)>,
     span_keys: HashSet<Vec<u8>>,
     log_keys: HashSet<Vec<u8>>,
     session_members: HashSet<Vec<u8>>,

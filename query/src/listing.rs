@@ -1,0 +1,230 @@
+//! The request listing: its query parameters, its cursor, and paging through the time index.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::Deserialize;
+use tracehound_store::model::TraceId;
+use tracehound_store::summary::TraceSummary;
+use tracehound_store::{Store, TenantId};
+use utoipa::IntoParams;
+
+use crate::api_error::ApiError;
+use crate::time_range::parse_time_bound;
+use crate::views::{RequestList, RequestSummary};
+
+/// Rows per page when `limit` is absent.
+pub const DEFAULT_LIMIT: usize = 50;
+/// Rows per page at most.
+pub const MAX_LIMIT: usize = 1000;
+/// Index rows read per store call while filtering by service, so a rare service does not
+/// cost one store call per match.
+const FILTER_SCAN_CHUNK: usize = 256;
+
+/// The listing's query string, as sent; [`ListQuery::parse`] reads it.
+///
+/// Every field is text so a bad value is answered with our own error naming the parameter.
+#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListParams {
+    /// Oldest start to list: RFC 3339, or an age like `30m`, `48h`, `7d`, `90s`. Default: all time.
+    pub since: Option<String>,
+    /// Start before which to list: RFC 3339 or an age. Default: no bound.
+    pub until: Option<String>,
+    /// Only requests of this service (`service.name` of the root span).
+    pub service: Option<String>,
+    /// Rows per page, 1 to 1000. Default 50.
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 1000)]
+    pub limit: Option<String>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+/// Where a page ended: the start time and trace id of its last row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cursor {
+    /// Start of the last row, Unix ns.
+    pub start_unix_nano: u64,
+    /// Trace id of the last row.
+    pub trace_id: TraceId,
+}
+
+impl Cursor {
+    /// The cursor pointing just past a row.
+    pub fn after(row: &TraceSummary) -> Self {
+        Cursor { start_unix_nano: row.start_unix_nano, trace_id: row.trace_id }
+    }
+}
+
+impl fmt::Display for Cursor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}-{}", self.start_unix_nano, hex::encode(self.trace_id))
+    }
+}
+
+/// Why a cursor string is not one this API handed out.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("not a cursor returned by this API")]
+pub struct BadCursor;
+
+impl FromStr for Cursor {
+    type Err = BadCursor;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let (start, trace) = text.split_once('-').ok_or(BadCursor)?;
+        let start_unix_nano = start.parse().map_err(|_| BadCursor)?;
+        let mut trace_id = [0u8; 16];
+        hex::decode_to_slice(trace, &mut trace_id).map_err(|_| BadCursor)?;
+        Ok(Cursor { start_unix_nano, trace_id })
+    }
+}
+
+/// A listing request, read and checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListQuery {
+    /// Oldest start listed, Unix ns.
+    pub since: u64,
+    /// Starts at or after this are not listed, Unix ns.
+    pub until: u64,
+    /// Service to keep, if any.
+    pub service: Option<String>,
+    /// Rows per page.
+    pub limit: usize,
+    /// Continue after this row.
+    pub cursor: Option<Cursor>,
+}
+
+impl ListQuery {
+    /// Reads the parameters; ages count back from `now` (Unix ns).
+    pub fn parse(params: &ListParams, now: u64) -> Result<Self, ApiError> {
+        let invalid = |name: &'static str, reason: String| ApiError::InvalidParameter { name, reason };
+        let since = match non_empty(&params.since) {
+            Some(text) => parse_time_bound(text, now).map_err(|e| invalid("since", e.to_string()))?,
+            None => 0,
+        };
+        let until = match non_empty(&params.until) {
+            Some(text) => parse_time_bound(text, now).map_err(|e| invalid("until", e.to_string()))?,
+            None => u64::MAX,
+        };
+        if since >= until {
+            return Err(invalid("since", "must be earlier than until".into()));
+        }
+        let limit = match non_empty(&params.limit) {
+            Some(text) => text
+                .parse::<usize>()
+                .ok()
+                .filter(|n| (1..=MAX_LIMIT).contains(n))
+                .ok_or_else(|| invalid("limit", format!("{text:?} is not a whole number from 1 to {MAX_LIMIT}")))?,
+            None => DEFAULT_LIMIT,
+        };
+        let cursor = match non_empty(&params.cursor) {
+            Some(text) => Some(text.parse::<Cursor>().map_err(|e| invalid("cursor", e.to_string()))?),
+            None => None,
+        };
+        Ok(ListQuery { since, until, service: non_empty(&params.service).map(str::to_string), limit, cursor })
+    }
+}
+
+fn non_empty(value: &Option<String>) -> Option<&str> {
+    value.as_deref().map(str::trim).filter(|v| !v.is_empty())
+}
+
+/// One page of requests, newest first, with the cursor of the next page when there is one.
+///
+/// With a service filter the time index is read on until the page is full or the range is
+/// exhausted.
+pub fn list_requests(store: &Store, tenant: TenantId, query: &ListQuery) -> Result<RequestList, ApiError> {
+    // One row more than the page tells whether another page exists.
+    let wanted = query.limit + 1;
+    let chunk = if query.service.is_some() { wanted.max(FILTER_SCAN_CHUNK) } else { wanted };
+    // A cursor at or past `until` is looser than `until` itself.
+    let mut before = query.cursor.filter(|c| c.start_unix_nano < query.until).map(|c| (c.start_unix_nano, c.trace_id));
+    let mut rows: Vec<TraceSummary> = Vec::with_capacity(wanted);
+    'scan: loop {
+        let page = store.recent_traces(tenant, query.since, query.until, before, chunk)?;
+        let exhausted = page.len() < chunk;
+        before = page.last().map(|last| (last.start_unix_nano, last.trace_id));
+        for row in page {
+            if query.service.as_deref().is_none_or(|service| row.service == service) {
+                rows.push(row);
+                if rows.len() == wanted {
+                    break 'scan;
+                }
+            }
+        }
+        if exhausted {
+            break;
+        }
+    }
+    let next_cursor = if rows.len() > query.limit {
+        rows.truncate(query.limit);
+        rows.last().map(|last| Cursor::after(last).to_string())
+    } else {
+        None
+    };
+    Ok(RequestList { requests: rows.iter().map(RequestSummary::from_trace).collect(), next_cursor })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NOW: u64 = 1_700_000_000_000_000_000;
+
+    fn params(pairs: &[(&str, &str)]) -> ListParams {
+        let mut p = ListParams::default();
+        for (name, value) in pairs {
+            let slot = match *name {
+                "since" => &mut p.since,
+                "until" => &mut p.until,
+                "service" => &mut p.service,
+                "limit" => &mut p.limit,
+                "cursor" => &mut p.cursor,
+                other => panic!("unknown parameter {other}"),
+            };
+            *slot = Some(value.to_string());
+        }
+        p
+    }
+
+    fn error_of(pairs: &[(&str, &str)]) -> String {
+        ListQuery::parse(&params(pairs), NOW).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn without_parameters_it_lists_all_time_fifty_at_a_time() {
+        let query = ListQuery::parse(&params(&[]), NOW).unwrap();
+        assert_eq!((query.since, query.until, query.limit, query.cursor), (0, u64::MAX, 50, None));
+    }
+
+    #[test]
+    fn a_cursor_reads_back_as_written() {
+        let cursor = Cursor { start_unix_nano: 1_234, trace_id: [0xab; 16] };
+        assert_eq!(cursor.to_string().parse::<Cursor>(), Ok(cursor));
+    }
+
+    #[test]
+    fn a_limit_above_the_maximum_names_the_parameter() {
+        assert!(error_of(&[("limit", "1001")]).starts_with("invalid limit:"));
+    }
+
+    #[test]
+    fn a_zero_limit_is_refused() {
+        assert!(error_of(&[("limit", "0")]).starts_with("invalid limit:"));
+    }
+
+    #[test]
+    fn a_forged_cursor_names_the_parameter() {
+        assert_eq!(error_of(&[("cursor", "12-nothex")]), "invalid cursor: not a cursor returned by this API");
+    }
+
+    #[test]
+    fn an_unreadable_since_names_the_parameter() {
+        assert!(error_of(&[("since", "last tuesday")]).starts_with("invalid since:"));
+    }
+
+    #[test]
+    fn since_after_until_is_refused() {
+        assert_eq!(error_of(&[("since", "1h"), ("until", "2h")]), "invalid since: must be earlier than until");
+    }
+}
