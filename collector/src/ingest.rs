@@ -3,13 +3,20 @@
 //! drift apart in what they accept.
 
 use std::sync::Arc;
+use std::time::Instant;
+
+use prost::Message;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use tracehound_proto::collector::logs::v1::ExportLogsServiceRequest;
 use tracehound_proto::collector::trace::v1::ExportTraceServiceRequest;
 use tracehound_store::writer::Writer;
 use tracehound_store::{StoreError, TenantId, WriteBatch};
 
-use crate::normalize::{normalize_logs, normalize_traces, NormalizeConfig, Normalized};
+use crate::normalize::{
+    normalize_logs, normalize_traces, scores_from_logs, scores_from_spans, NormalizeConfig, Normalized,
+};
+use crate::self_metrics::{record_export, record_refusal, Refusal, Signal};
 
 /// What an accepted export reports back (OTLP `partial_success`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -47,12 +54,41 @@ impl From<StoreError> for IngestError {
 pub struct Ingest {
     writer: Writer,
     config: Arc<NormalizeConfig>,
+    /// Memory budget of exports in flight, in KiB of encoded request; see `reserve`.
+    inflight: Arc<Semaphore>,
+    inflight_kib: usize,
 }
+
+/// Default memory budget of exports in flight.
+pub const DEFAULT_INFLIGHT_BYTES: usize = 256 * 1024 * 1024;
+
+/// Decoded and normalized, an export takes several times its encoded size in memory.
+const MEMORY_PER_ENCODED_BYTE: usize = 4;
 
 impl Ingest {
     /// Ingest over a running writer.
     pub fn new(writer: Writer, config: NormalizeConfig) -> Self {
-        Ingest { writer, config: Arc::new(config) }
+        let inflight_kib = kib(DEFAULT_INFLIGHT_BYTES);
+        Ingest { writer, config: Arc::new(config), inflight: Arc::new(Semaphore::new(inflight_kib)), inflight_kib }
+    }
+
+    /// Caps the memory held by exports in flight (decoded, normalized, waiting for the
+    /// writer) at about `bytes`; exports beyond it are refused as retryable.
+    pub fn with_memory_budget(mut self, bytes: usize) -> Self {
+        self.inflight_kib = kib(bytes).max(1);
+        self.inflight = Arc::new(Semaphore::new(self.inflight_kib));
+        self
+    }
+
+    /// Reserves memory for one export until the returned permit drops, or refuses it.
+    fn reserve(&self, signal: Signal, encoded_len: usize) -> Result<OwnedSemaphorePermit, IngestError> {
+        // One export larger than the whole budget is admitted alone rather than never.
+        let want = kib(encoded_len.saturating_mul(MEMORY_PER_ENCODED_BYTE)).clamp(1, self.inflight_kib);
+        let want = u32::try_from(want).unwrap_or(u32::MAX);
+        self.inflight.clone().try_acquire_many_owned(want).map_err(|_| {
+            record_refusal(signal, Refusal::Overloaded);
+            IngestError::Overloaded
+        })
     }
 
     /// Stores the spans of a trace export; answers once they are durable.
@@ -61,11 +97,23 @@ impl Ingest {
         tenant: TenantId,
         request: &ExportTraceServiceRequest,
     ) -> Result<IngestReport, IngestError> {
+        let started = Instant::now();
+        let _held = self.reserve(Signal::Spans, request.encoded_len())?;
         let normalized = normalize_traces(request, &self.config);
         let report = report_of(&normalized, "span");
         if !normalized.items.is_empty() {
-            self.writer.write(WriteBatch { tenant, spans: normalized.items, logs: Vec::new() }).await?;
+            self.write(
+                Signal::Spans,
+                WriteBatch {
+                    tenant,
+                    scores: scores_from_spans(&normalized.items),
+                    spans: normalized.items,
+                    ..WriteBatch::default()
+                },
+            )
+            .await?;
         }
+        record_export(Signal::Spans, &report, started.elapsed(), self.queue_depth());
         Ok(report)
     }
 
@@ -75,13 +123,50 @@ impl Ingest {
         tenant: TenantId,
         request: &ExportLogsServiceRequest,
     ) -> Result<IngestReport, IngestError> {
+        let started = Instant::now();
+        let _held = self.reserve(Signal::LogRecords, request.encoded_len())?;
         let normalized = normalize_logs(request, &self.config);
         let report = report_of(&normalized, "log record");
         if !normalized.items.is_empty() {
-            self.writer.write(WriteBatch { tenant, spans: Vec::new(), logs: normalized.items }).await?;
+            self.write(
+                Signal::LogRecords,
+                WriteBatch {
+                    tenant,
+                    scores: scores_from_logs(&normalized.items),
+                    logs: normalized.items,
+                    ..WriteBatch::default()
+                },
+            )
+            .await?;
         }
+        record_export(Signal::LogRecords, &report, started.elapsed(), self.queue_depth());
         Ok(report)
     }
+}
+
+impl Ingest {
+    async fn write(&self, signal: Signal, batch: WriteBatch) -> Result<(), IngestError> {
+        match self.writer.write(batch).await {
+            Ok(_) => Ok(()),
+            Err(err) => {
+                let err = IngestError::from(err);
+                let refusal = match err {
+                    IngestError::Overloaded => Refusal::Overloaded,
+                    IngestError::Unavailable(_) => Refusal::Unavailable,
+                };
+                record_refusal(signal, refusal);
+                Err(err)
+            }
+        }
+    }
+
+    fn queue_depth(&self) -> usize {
+        self.writer.stats().queued.load(std::sync::atomic::Ordering::Relaxed)
+    }
+}
+
+fn kib(bytes: usize) -> usize {
+    bytes.div_ceil(1024).min(Semaphore::MAX_PERMITS)
 }
 
 fn report_of<T>(normalized: &Normalized<T>, noun: &str) -> IngestReport {
@@ -91,7 +176,7 @@ fn report_of<T>(normalized: &Normalized<T>, noun: &str) -> IngestReport {
     }
     if normalized.truncated_values > 0 {
         parts.push(format!(
-            "{} attribute value(s) over the size cap were stored truncated",
+            "{} attribute value(s) over the size or nesting cap were stored truncated, with a marker",
             normalized.truncated_values
         ));
     }

@@ -5,3 +5,4 @@ pub mod ingest;
 pub mod normalize;
 pub mod otlp_grpc;
 pub mod otlp_http;
+pub mod self_metrics;

@@ -23,6 +23,12 @@ enum Command {
     Ls(tracehound_query::cli::LsArgs),
     /// Search requests by words, phrases and filters (`tracehound search '"refund policy" status:error'`).
     Search(tracehound_query::cli::SearchArgs),
+    /// Failing requests of a window with their context (`tracehound failing --since 6h --limit 10`).
+    Failing(tracehound_query::evidence_cli::FailingArgs),
+    /// The postmortem evidence bundle as Markdown (`tracehound postmortem --since … --until … > postmortem.md`).
+    Postmortem(tracehound_query::evidence_cli::PostmortemArgs),
+    /// Spans, requests, sessions, disk use by part, oldest data, index lag, retention and holds.
+    Stats(tracehound_query::stats::StatsArgs),
     /// Rebuild the search index from the store (server stopped).
     Reindex(reindex::ReindexArgs),
 }
@@ -34,6 +40,9 @@ fn main() -> anyhow::Result<()> {
         Command::Get(args) => Ok(tracehound_query::cli::get(&args)?),
         Command::Ls(args) => Ok(tracehound_query::cli::ls(&args)?),
         Command::Search(args) => Ok(tracehound_query::cli::search(&args)?),
+        Command::Failing(args) => Ok(tracehound_query::evidence_cli::failing(&args)?),
+        Command::Postmortem(args) => Ok(tracehound_query::evidence_cli::postmortem(&args)?),
+        Command::Stats(args) => Ok(tracehound_query::stats::run(&args)?),
         Command::Reindex(args) => reindex::run(args),
     }
 }

@@ -19,6 +19,7 @@ use tracehound_store::TenantId;
 
 use crate::ingest::{Ingest, IngestError};
 use crate::otlp_grpc::{logs_partial, trace_partial};
+use crate::self_metrics::{self, Signal};
 
 const PROTOBUF: &str = "application/x-protobuf";
 const JSON: &str = "application/json";
@@ -69,6 +70,18 @@ impl Refusal {
     }
 }
 
+impl Refusal {
+    /// Counts a body refused before ingest, by its status.
+    fn count(&self, signal: Signal) {
+        let reason = match self.status {
+            StatusCode::PAYLOAD_TOO_LARGE => self_metrics::Refusal::TooLarge,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => self_metrics::Refusal::UnsupportedMediaType,
+            _ => self_metrics::Refusal::Malformed,
+        };
+        self_metrics::record_refusal(signal, reason);
+    }
+}
+
 impl IntoResponse for Refusal {
     fn into_response(self) -> Response {
         let code = match self.status {
@@ -98,14 +111,16 @@ fn encode_answer<T: Serialize>(encoding: Encoding, value: &T, protobuf: Vec<u8>)
 }
 
 async fn export_traces(State(state): State<HttpState>, headers: HeaderMap, body: Bytes) -> Result<Response, Refusal> {
-    let (encoding, request) = decode_request::<ExportTraceServiceRequest>(&headers, &body, state.limits)?;
+    let (encoding, request) = decode_request::<ExportTraceServiceRequest>(&headers, &body, state.limits)
+        .inspect_err(|r| r.count(Signal::Spans))?;
     let report = state.ingest.traces(TenantId::DEFAULT, &request).await.map_err(|e| refusal_of(e, encoding))?;
     let answer = ExportTraceServiceResponse { partial_success: trace_partial(&report) };
     Ok(encode_answer(encoding, &answer, answer.encode_to_vec()))
 }
 
 async fn export_logs(State(state): State<HttpState>, headers: HeaderMap, body: Bytes) -> Result<Response, Refusal> {
-    let (encoding, request) = decode_request::<ExportLogsServiceRequest>(&headers, &body, state.limits)?;
+    let (encoding, request) = decode_request::<ExportLogsServiceRequest>(&headers, &body, state.limits)
+        .inspect_err(|r| r.count(Signal::LogRecords))?;
     let report = state.ingest.logs(TenantId::DEFAULT, &request).await.map_err(|e| refusal_of(e, encoding))?;
     let answer = ExportLogsServiceResponse { partial_success: logs_partial(&report) };
     Ok(encode_answer(encoding, &answer, answer.encode_to_vec()))

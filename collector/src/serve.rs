@@ -14,6 +14,7 @@ use tracehound_collector::ingest::Ingest;
 use tracehound_collector::normalize::NormalizeConfig;
 use tracehound_collector::otlp_grpc::{Logs, OtlpGrpc, Traces};
 use tracehound_collector::otlp_http::{self, HttpLimits};
+use tracehound_store::retention::RetentionPolicy;
 use tracehound_store::search::{Indexer, IndexerConfig, SearchIndex};
 use tracehound_store::writer::{Writer, WriterConfig};
 use tracehound_store::Store;
@@ -43,9 +44,39 @@ pub struct ServeArgs {
     /// Longest attribute value stored whole, in bytes; longer ones are stored cut, with a marker.
     #[arg(long, env = "TRACEHOUND_MAX_VALUE_BYTES", default_value_t = 1024 * 1024)]
     max_value_bytes: usize,
+    /// A span (or log record) with more attributes is rejected, reported in `partial_success`.
+    #[arg(long, env = "TRACEHOUND_MAX_ATTRIBUTES_PER_SPAN", default_value_t = 10_000)]
+    max_attributes_per_span: usize,
+    /// A span with more events is rejected.
+    #[arg(long, env = "TRACEHOUND_MAX_EVENTS_PER_SPAN", default_value_t = 1_000)]
+    max_events_per_span: usize,
+    /// A span with more links is rejected.
+    #[arg(long, env = "TRACEHOUND_MAX_LINKS_PER_SPAN", default_value_t = 1_000)]
+    max_links_per_span: usize,
+    /// Data timed further ahead of the server clock than this many seconds is rejected.
+    #[arg(long, env = "TRACEHOUND_MAX_FUTURE_SKEW_SECS", default_value_t = 86_400)]
+    max_future_skew_secs: u64,
+    /// Memory budget of exports in flight (decoded, waiting to be durable), in bytes; beyond
+    /// it senders are told to retry (gRPC UNAVAILABLE, HTTP 503 with Retry-After).
+    #[arg(long, env = "TRACEHOUND_MAX_INFLIGHT_BYTES", default_value_t = tracehound_collector::ingest::DEFAULT_INFLIGHT_BYTES)]
+    max_inflight_bytes: usize,
+    /// Free space kept on the data directory's filesystem: below it, exports are refused
+    /// (retryably) until space returns, so a full disk never damages the store.
+    #[arg(long, env = "TRACEHOUND_MIN_FREE_DISK_BYTES", default_value_t = 64 * 1024 * 1024)]
+    min_free_disk_bytes: u64,
     /// Export batches waiting for the writer at most; beyond, senders are told to retry.
     #[arg(long, env = "TRACEHOUND_QUEUE_CAPACITY", default_value_t = 256)]
     queue_capacity: usize,
+    /// Requests that started more than this many days ago are deleted (0: kept by age forever).
+    #[arg(long, env = "TRACEHOUND_RETENTION_DAYS", default_value_t = 14)]
+    retention_days: u64,
+    /// While the store and index exceed this many bytes, the oldest requests are deleted
+    /// (0: unlimited). Held requests are never deleted.
+    #[arg(long, env = "TRACEHOUND_DISK_BUDGET_BYTES", default_value_t = 0)]
+    disk_budget_bytes: u64,
+    /// Seconds between retention passes (one also runs at start-up).
+    #[arg(long, env = "TRACEHOUND_RETENTION_INTERVAL_SECS", default_value_t = 3_600)]
+    retention_interval_secs: u64,
     /// Seconds between search index commits: new data becomes searchable within about this.
     #[arg(long, env = "TRACEHOUND_INDEX_COMMIT_INTERVAL_SECS", default_value_t = 1.0)]
     index_commit_interval_secs: f64,
@@ -65,7 +96,14 @@ pub struct ServeArgs {
 
 impl ServeArgs {
     fn normalize_config(&self) -> NormalizeConfig {
-        let mut config = NormalizeConfig { max_value_bytes: self.max_value_bytes, ..NormalizeConfig::default() };
+        let mut config = NormalizeConfig {
+            max_value_bytes: self.max_value_bytes,
+            max_attributes_per_span: self.max_attributes_per_span,
+            max_events_per_span: self.max_events_per_span,
+            max_links_per_span: self.max_links_per_span,
+            max_future_skew_secs: self.max_future_skew_secs,
+            ..NormalizeConfig::default()
+        };
         if !self.request_id_keys.is_empty() {
             config.request_id_keys = self.request_id_keys.clone();
         }
@@ -84,6 +122,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         )
         .with_writer(std::io::stderr)
         .init();
+    tracehound_query::metrics::install()?;
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(serve(args))
 }
@@ -100,9 +139,24 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .context("--index-commit-interval-secs must be a positive number")?;
     // Catches up with whatever the store committed while no indexer ran (a crash, say).
     let indexer = Indexer::start(store.clone(), search.clone(), IndexerConfig { commit_interval: interval })?;
-    let (writer, writer_thread) =
-        Writer::start(store.clone(), WriterConfig { queue_capacity: args.queue_capacity, ..WriterConfig::default() })?;
-    let ingest = Ingest::new(writer, args.normalize_config());
+    let retention = RetentionPolicy {
+        max_age: (args.retention_days > 0)
+            .then(|| std::time::Duration::from_secs(args.retention_days.saturating_mul(86_400))),
+        disk_budget_bytes: (args.disk_budget_bytes > 0).then_some(args.disk_budget_bytes),
+        interval: std::time::Duration::from_secs(args.retention_interval_secs.max(1)),
+        index_dir: Some(index_dir.clone()),
+    };
+    let (writer, writer_thread) = Writer::start_with_retention(
+        store.clone(),
+        WriterConfig {
+            queue_capacity: args.queue_capacity,
+            min_free_disk_bytes: args.min_free_disk_bytes,
+            ..WriterConfig::default()
+        },
+        Some(retention),
+    )?;
+    let api_writer = writer.clone();
+    let ingest = Ingest::new(writer, args.normalize_config()).with_memory_budget(args.max_inflight_bytes);
 
     let bind = |addr: SocketAddr, what: &'static str| async move {
         TcpListener::bind(addr).await.with_context(|| format!("cannot listen for {what} on {addr}"))
@@ -126,8 +180,12 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let http = axum::serve(http_listener, otlp_http::router(ingest.clone(), limits))
         .with_graceful_shutdown(stopped(stop_rx.clone()));
     let ready = Arc::new(AtomicBool::new(false));
-    let api_state =
-        tracehound_query::api::ApiState { store: store.clone(), ready: ready.clone(), search: Some(search) };
+    let api_state = tracehound_query::api::ApiState {
+        store: store.clone(),
+        ready: ready.clone(),
+        search: Some(search),
+        writer: Some(api_writer),
+    };
     let api = axum::serve(api_listener, tracehound_query::api::router(api_state))
         .with_graceful_shutdown(stopped(stop_rx.clone()));
 

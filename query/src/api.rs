@@ -33,6 +33,8 @@ pub struct ApiState {
     pub search: Option<SearchIndex>,
     /// Set once startup is complete; `/readyz` answers 503 until then.
     pub ready: Arc<AtomicBool>,
+    /// The store's writer, for `POST /api/v1/scores`; `None` answers it with 503.
+    pub writer: Option<tracehound_store::writer::Writer>,
 }
 
 /// The tenant a request reads from.
@@ -62,6 +64,16 @@ pub fn router(state: ApiState) -> Router {
         .route("/api/v1/search", get(search_requests))
         .route("/api/v1/stats", get(get_stats))
         .route("/api/v1/openapi.json", get(get_openapi))
+        .route("/api/v1/holds", get(crate::holds_api::list_holds).post(crate::holds_api::post_hold))
+        .route("/api/v1/holds/{id}", axum::routing::delete(crate::holds_api::delete_hold))
+        .route("/api/v1/scores", axum::routing::post(crate::evidence_api::post_score))
+        .route("/api/v1/failing", get(crate::evidence_api::get_failing))
+        .route("/api/v1/versions", get(crate::evidence_api::get_versions))
+        .route("/api/v1/compare", get(crate::evidence_api::get_compare))
+        .route("/api/v1/postmortem", get(crate::evidence_api::get_postmortem))
+        .route("/metrics", get(crate::metrics::get_metrics))
+        .merge(crate::ui::router())
+        .layer(axum::middleware::from_fn(crate::server_timing::server_timing))
         .with_state(state)
 }
 
@@ -82,7 +94,16 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
         get_session,
         search_requests,
         get_stats,
-        get_openapi
+        get_openapi,
+        crate::holds_api::post_hold,
+        crate::holds_api::list_holds,
+        crate::holds_api::delete_hold,
+        crate::evidence_api::post_score,
+        crate::evidence_api::get_failing,
+        crate::evidence_api::get_versions,
+        crate::evidence_api::get_compare,
+        crate::evidence_api::get_postmortem,
+        crate::metrics::get_metrics
     ),
     components(schemas(
         LookupAnswer,
@@ -98,6 +119,12 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
         SearchMatch,
         SearchQueryInfo,
         Stats,
+        crate::stats::DiskUsage,
+        crate::stats::IndexLag,
+        crate::stats::RetentionView,
+        crate::holds_api::HoldInput,
+        crate::holds_api::HoldView,
+        crate::holds_api::HoldList,
         ErrorBody
     ))
 )]
@@ -265,21 +292,14 @@ async fn search_requests(
 }
 
 /// Store-wide counts and size.
-#[utoipa::path(get, path = "/api/v1/stats", responses((status = 200, description = "Counts", body = Stats)))]
+#[utoipa::path(
+    get,
+    path = "/api/v1/stats",
+    responses((status = 200, description = "Counts, disk use by part, oldest data, index lag, retention", body = Stats))
+)]
 async fn get_stats(State(state): State<ApiState>, Tenant(tenant): Tenant) -> Result<Json<Stats>, ApiError> {
-    read(&state, move |store| {
-        let counters = store.counters(tenant)?;
-        Ok(Stats {
-            spans: counters.spans,
-            requests: counters.traces,
-            sessions: counters.sessions,
-            logs: counters.logs,
-            disk_bytes: store.disk_bytes(),
-            data_dir: store.path().display().to_string(),
-        })
-    })
-    .await
-    .map(Json)
+    let search = state.search.clone();
+    read(&state, move |store| crate::stats::stats(store, search.as_ref(), tenant)).await.map(Json)
 }
 
 /// This document.

@@ -126,6 +126,24 @@ impl ApiClient {
         self.json(response)
     }
 
+    /// `GET /api/v1/{path}?{query}`: the body as text on success, the API's error otherwise.
+    pub fn get_text(&self, path: &str, query: &[(&str, &str)]) -> Result<String, CliError> {
+        let url = self.url(&["api", "v1", path], query)?;
+        let response = self.send(url)?;
+        let status = response.status();
+        let body = response
+            .text()
+            .map_err(|e| CliError::Unreachable { url: self.shown_url.clone(), reason: innermost(&e) })?;
+        if !status.is_success() {
+            let message = serde_json::from_str::<Value>(&body)
+                .ok()
+                .and_then(|v| v.get("error").and_then(Value::as_str).map(str::to_string))
+                .unwrap_or(body);
+            return Err(CliError::Api { status: status.as_u16(), message });
+        }
+        Ok(body)
+    }
+
     /// The base URL joined with percent-encoded path segments and a query string.
     fn url(&self, segments: &[&str], query: &[(&str, &str)]) -> Result<Url, CliError> {
         let mut url = self.base.clone();

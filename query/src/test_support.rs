@@ -77,6 +77,7 @@ impl Fixture {
             store: self.store.clone(),
             search: self.search.clone(),
             ready: Arc::new(AtomicBool::new(true)),
+            writer: None,
         })
     }
 }

@@ -7,7 +7,9 @@ use std::collections::{BTreeMap, HashMap};
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
-use tracehound_store::model::{KeyValue, LlmCall, LogRecord, Span, SpanId, SpanKind, StatusCode, VersionDimension};
+use tracehound_store::model::{
+    KeyValue, LlmCall, LogRecord, Score, Span, SpanId, SpanKind, StatusCode, VersionDimension,
+};
 use tracehound_store::summary::{SessionSummary, TraceSummary};
 use tracehound_store::TraceData;
 use utoipa::ToSchema;
@@ -153,6 +155,10 @@ pub struct RequestView {
     #[serde(default)]
     #[schema(value_type = Vec<Object>)]
     pub unattached_logs: Vec<LogRecord>,
+    /// Scores judging the request, its spans, responses or session (evaluations, feedback).
+    #[serde(default)]
+    #[schema(value_type = Vec<Object>)]
+    pub scores: Vec<Score>,
 }
 
 impl RequestView {
@@ -174,6 +180,7 @@ impl RequestView {
             summary,
             spans,
             unattached_logs,
+            scores: data.scores,
         }
     }
 }
@@ -270,6 +277,21 @@ pub struct Stats {
     pub disk_bytes: u64,
     /// The store's data directory.
     pub data_dir: String,
+    /// Where the disk goes: store parts and the index.
+    #[serde(default)]
+    pub disk: crate::stats::DiskUsage,
+    /// Start of the oldest stored request, RFC 3339.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub oldest_start: Option<String>,
+    /// How far the search index trails the store (absent without an index).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub index: Option<crate::stats::IndexLag>,
+    /// Retention settings and the last pass (absent before the first pass).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retention: Option<crate::stats::RetentionView>,
+    /// Holds in force.
+    #[serde(default)]
+    pub holds: u64,
 }
 
 /// The body of every error answer.

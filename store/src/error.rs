@@ -20,6 +20,14 @@ pub enum StoreError {
     /// The writer queue is full; the caller should retry later.
     #[error("write queue is full")]
     QueueFull,
+    /// The data directory's filesystem is nearly full; writes resume when space returns.
+    #[error("disk nearly full: {free} bytes free, {reserve} bytes are kept in reserve")]
+    DiskFull {
+        /// Bytes free on the data directory's filesystem.
+        free: u64,
+        /// The configured reserve.
+        reserve: u64,
+    },
     /// The writer has stopped (shutdown or a fatal error).
     #[error("writer has stopped")]
     WriterStopped,

@@ -6,8 +6,11 @@
 
 pub mod codec;
 pub mod error;
+pub mod holds;
 pub mod keys;
 pub mod model;
+pub mod retention;
+pub mod scores;
 pub mod search;
 pub mod store;
 pub mod summary;

@@ -10,7 +10,7 @@ use fjall::{Database, Keyspace, KeyspaceCreateOptions, KvSeparationOptions, Pers
 use crate::codec::{decode, encode};
 use crate::error::Result;
 use crate::keys::{self, TenantId};
-use crate::model::{LogRecord, Span, SpanId, TraceId, VersionDimension};
+use crate::model::{LogRecord, Score, Span, SpanId, TraceId, VersionDimension};
 use crate::summary::{Counters, SessionSummary, TraceSummary, VersionStat};
 
 /// What one export carries into the store.
@@ -22,6 +22,8 @@ pub struct WriteBatch {
     pub spans: Vec<Span>,
     /// Log records.
     pub logs: Vec<LogRecord>,
+    /// Scores (evaluations, feedback), stored under the id of what they judge.
+    pub scores: Vec<Score>,
 }
 
 impl Default for TenantId {
@@ -39,6 +41,8 @@ pub struct WriteOutcome {
     pub duplicate_spans: u64,
     /// Log records new to the store.
     pub new_logs: u64,
+    /// Scores new to the store.
+    pub new_scores: u64,
 }
 
 /// Everything stored about one trace.
@@ -50,30 +54,38 @@ pub struct TraceData {
     pub spans: Vec<Span>,
     /// Its log records, in time order.
     pub logs: Vec<LogRecord>,
+    /// Scores judging it, its spans, request, responses or session, oldest first.
+    pub scores: Vec<Score>,
 }
 
 /// The embedded store. Cheap to clone; all clones share one database.
 #[derive(Clone)]
 pub struct Store {
-    db: Database,
+    pub(crate) db: Database,
     path: PathBuf,
-    spans: Keyspace,
-    logs: Keyspace,
-    traces: Keyspace,
-    by_time: Keyspace,
-    by_request: Keyspace,
-    by_session: Keyspace,
-    by_response: Keyspace,
-    by_version: Keyspace,
-    sessions: Keyspace,
-    versions: Keyspace,
-    meta: Keyspace,
+    pub(crate) spans: Keyspace,
+    pub(crate) logs: Keyspace,
+    pub(crate) traces: Keyspace,
+    pub(crate) by_time: Keyspace,
+    pub(crate) by_request: Keyspace,
+    pub(crate) by_session: Keyspace,
+    pub(crate) by_response: Keyspace,
+    pub(crate) by_version: Keyspace,
+    pub(crate) sessions: Keyspace,
+    pub(crate) versions: Keyspace,
+    pub(crate) meta: Keyspace,
     changelog: Keyspace,
+    pub(crate) scores: Keyspace,
+    /// Incident holds: what retention must keep (see `holds.rs`).
+    pub(crate) holds: Keyspace,
+    /// Serializes hold changes with retention's decide-and-delete steps, so a hold that
+    /// was answered 201 is seen by every later deletion.
+    pub(crate) hold_lock: Arc<std::sync::Mutex<()>>,
     /// Sequence number of the last write group that changed anything.
     last_seq: Arc<AtomicU64>,
 }
 
-const COUNTERS: &str = "counters";
+pub(crate) const COUNTERS: &str = "counters";
 const LAST_CHANGE_SEQ: &str = "last_change_seq";
 
 /// Bytes per change-log entry: tenant (4) and trace id (16).
@@ -93,7 +105,16 @@ impl Store {
     pub fn open(dir: &Path) -> Result<Store> {
         let db = Database::builder(dir.join("fjall")).open()?;
         // Span values are large: keep them out of the LSM so compaction rewrites keys only.
-        let blobs = || KeyspaceCreateOptions::default().with_kv_separation(Some(KvSeparationOptions::default()));
+        // Every blob file a compaction touches may be rewritten once a quarter of it is
+        // dead (the default considers only the oldest quarter of them), so the space of
+        // deleted traces comes back (retention.rs).
+        // Values are LZ4 already (codec.rs); compressing blobs again saves nothing, and
+        // uncompressed blob files are recognised as wholly dead and dropped.
+        let blob_options = KvSeparationOptions::default()
+            .compression(fjall::CompressionType::None)
+            .staleness_threshold(0.25)
+            .age_cutoff(1.0);
+        let blobs = || KeyspaceCreateOptions::default().with_kv_separation(Some(blob_options.clone()));
         let plain = KeyspaceCreateOptions::default;
         let changelog = db.keyspace("changelog", plain)?;
         let last_seq = match changelog.last_key_value() {
@@ -120,6 +141,9 @@ impl Store {
             by_version: db.keyspace("by_version", plain)?,
             sessions: db.keyspace("sessions", plain)?,
             versions: db.keyspace("versions", plain)?,
+            scores: db.keyspace("scores", plain)?,
+            holds: db.keyspace("holds", plain)?,
+            hold_lock: Arc::default(),
             meta,
             path: dir.to_path_buf(),
             db,
@@ -147,26 +171,40 @@ impl Store {
         for batch in batches {
             outcomes.push(self.stage_batch(&mut tx, &mut pending, batch)?);
         }
-        let seq = if pending.touched.is_empty() {
-            None
-        } else {
-            let seq = self.last_seq.load(Ordering::SeqCst) + 1;
-            let mut entry = Vec::with_capacity(pending.touched.len() * CHANGE_BYTES);
-            for (tenant, trace) in &pending.touched {
-                entry.extend_from_slice(&tenant.0.to_be_bytes());
-                entry.extend_from_slice(trace);
-            }
-            tx.insert(&self.changelog, seq.to_be_bytes(), entry);
-            tx.insert(&self.meta, keys::meta(TenantId::RESERVED, LAST_CHANGE_SEQ), seq.to_be_bytes());
-            Some(seq)
-        };
+        let seq = self.stage_change(&mut tx, &pending.touched);
         self.stage_summaries(&mut tx, pending)?;
         tx.commit()?;
         self.db.persist(PersistMode::SyncAll)?;
+        self.publish_change(seq);
+        Ok(outcomes)
+    }
+
+    /// Stages a change-log entry naming `touched` (none when empty); returns its sequence
+    /// number, to [`Store::publish_change`] once the batch is durable.
+    pub(crate) fn stage_change(
+        &self,
+        tx: &mut fjall::OwnedWriteBatch,
+        touched: &BTreeSet<(TenantId, TraceId)>,
+    ) -> Option<u64> {
+        if touched.is_empty() {
+            return None;
+        }
+        let seq = self.last_seq.load(Ordering::SeqCst) + 1;
+        let mut entry = Vec::with_capacity(touched.len() * CHANGE_BYTES);
+        for (tenant, trace) in touched {
+            entry.extend_from_slice(&tenant.0.to_be_bytes());
+            entry.extend_from_slice(trace);
+        }
+        tx.insert(&self.changelog, seq.to_be_bytes(), entry);
+        tx.insert(&self.meta, keys::meta(TenantId::RESERVED, LAST_CHANGE_SEQ), seq.to_be_bytes());
+        Some(seq)
+    }
+
+    /// Makes a committed change-log entry the last known one.
+    pub(crate) fn publish_change(&self, seq: Option<u64>) {
         if let Some(seq) = seq {
             self.last_seq.store(seq, Ordering::SeqCst);
         }
-        Ok(outcomes)
     }
 
     /// Sequence number of the last committed change (0 before any).
@@ -258,6 +296,7 @@ impl Store {
             }
             tx.insert(&self.logs, key, content);
         }
+        outcome.new_scores = self.stage_scores(tx, &mut pending.score_keys, t, &batch.scores)?;
         Ok(outcome)
     }
 
@@ -421,7 +460,8 @@ impl Store {
             logs.push(decode::<LogRecord>("logs", &value)?);
         }
         logs.sort_by_key(|l| l.time_unix_nano);
-        Ok(Some(TraceData { summary, spans, logs }))
+        let scores = self.trace_scores(t, &summary, &spans, &logs)?;
+        Ok(Some(TraceData { summary, spans, logs, scores }))
     }
 
     /// Traces whose request id is `request_id`.
@@ -538,6 +578,7 @@ struct Pending {
     touched: BTreeSet<(TenantId, TraceId)>,
     span_keys: HashSet<Vec<u8>>,
     log_keys: HashSet<Vec<u8>>,
+    score_keys: HashSet<Vec<u8>>,
     session_members: HashSet<Vec<u8>>,
     version_members: HashSet<Vec<u8>>,
     /// Per trace: its start time as stored before this group (to move its time key), and

@@ -13,6 +13,7 @@ use std::time::Instant;
 use tokio::sync::oneshot;
 
 use crate::error::{Result, StoreError};
+use crate::retention::{RetentionPolicy, RetentionSchedule};
 use crate::store::{Store, WriteBatch, WriteOutcome};
 
 /// Tuning of the writer.
@@ -22,11 +23,15 @@ pub struct WriterConfig {
     pub queue_capacity: usize,
     /// Batches committed together at most.
     pub max_group: usize,
+    /// Writes are refused (retryably) while the data directory's filesystem has less free
+    /// space than this. The storage engine treats a failed journal write as fatal, so the
+    /// writer must never let it run out of space.
+    pub min_free_disk_bytes: u64,
 }
 
 impl Default for WriterConfig {
     fn default() -> Self {
-        WriterConfig { queue_capacity: 256, max_group: 128 }
+        WriterConfig { queue_capacity: 256, max_group: 128, min_free_disk_bytes: 64 * 1024 * 1024 }
     }
 }
 
@@ -74,12 +79,23 @@ impl WriterThread {
 impl Writer {
     /// Starts the writer thread over `store`.
     pub fn start(store: Store, config: WriterConfig) -> std::io::Result<(Writer, WriterThread)> {
+        Writer::start_with_retention(store, config, None)
+    }
+
+    /// Starts the writer thread, which also runs retention passes between groups (see
+    /// `retention.rs`: deletions rewrite summaries, so only this thread may make them).
+    pub fn start_with_retention(
+        store: Store,
+        config: WriterConfig,
+        retention: Option<RetentionPolicy>,
+    ) -> std::io::Result<(Writer, WriterThread)> {
+        let schedule = retention.map(RetentionSchedule::new);
         let (tx, rx) = mpsc::sync_channel::<Job>(config.queue_capacity.max(1));
         let stats = Arc::new(WriterStats::default());
         let thread_stats = stats.clone();
         let handle = std::thread::Builder::new()
             .name("tracehound-writer".into())
-            .spawn(move || run(store, rx, config.max_group.max(1), thread_stats))?;
+            .spawn(move || run(store, rx, config, thread_stats, schedule))?;
         Ok((Writer { tx, stats }, WriterThread { handle }))
     }
 
@@ -108,8 +124,36 @@ impl Writer {
     }
 }
 
-fn run(store: Store, rx: mpsc::Receiver<Job>, max_group: usize, stats: Arc<WriterStats>) {
-    while let Ok(first) = rx.recv() {
+/// Refuses a group when the disk has less than the reserve free (unknown free space is
+/// not a reason to refuse).
+fn check_headroom(store: &Store, reserve: u64) -> Result<()> {
+    match fs4::available_space(store.path()) {
+        Ok(free) if free < reserve => Err(StoreError::DiskFull { free, reserve }),
+        _ => Ok(()),
+    }
+}
+
+/// The next job, running retention work while none arrives; `None` once every handle is gone.
+fn next_job(store: &Store, rx: &mpsc::Receiver<Job>, retention: &mut Option<RetentionSchedule>) -> Option<Job> {
+    let Some(schedule) = retention.as_mut() else { return rx.recv().ok() };
+    loop {
+        match rx.recv_timeout(schedule.wait()) {
+            Ok(job) => return Some(job),
+            Err(mpsc::RecvTimeoutError::Timeout) => schedule.tick(store),
+            Err(mpsc::RecvTimeoutError::Disconnected) => return None,
+        }
+    }
+}
+
+fn run(
+    store: Store,
+    rx: mpsc::Receiver<Job>,
+    config: WriterConfig,
+    stats: Arc<WriterStats>,
+    mut retention: Option<RetentionSchedule>,
+) {
+    let max_group = config.max_group.max(1);
+    while let Some(first) = next_job(&store, &rx, &mut retention) {
         let mut jobs = vec![first];
         while jobs.len() < max_group {
             match rx.try_recv() {
@@ -120,7 +164,7 @@ fn run(store: Store, rx: mpsc::Receiver<Job>, max_group: usize, stats: Arc<Write
         stats.queued.fetch_sub(jobs.len(), Ordering::Relaxed);
         let (batches, replies): (Vec<_>, Vec<_>) = jobs.into_iter().map(|j| (j.batch, j.reply)).unzip();
         let started = Instant::now();
-        match store.write_group(&batches) {
+        match check_headroom(&store, config.min_free_disk_bytes).and_then(|()| store.write_group(&batches)) {
             Ok(outcomes) => {
                 stats.commits.fetch_add(1, Ordering::Relaxed);
                 stats.batches.fetch_add(batches.len() as u64, Ordering::Relaxed);
@@ -128,6 +172,13 @@ fn run(store: Store, rx: mpsc::Receiver<Job>, max_group: usize, stats: Arc<Write
                 for (reply, outcome) in replies.into_iter().zip(outcomes) {
                     // A caller that gave up waiting is no reason to stop.
                     let _ = reply.send(Ok(outcome));
+                }
+            }
+            Err(StoreError::DiskFull { free, reserve }) => {
+                stats.failures.fetch_add(1, Ordering::Relaxed);
+                tracing::warn!(free, reserve, "disk nearly full: refusing writes until space returns");
+                for reply in replies {
+                    let _ = reply.send(Err(StoreError::DiskFull { free, reserve }));
                 }
             }
             Err(err) => {
@@ -139,6 +190,13 @@ fn run(store: Store, rx: mpsc::Receiver<Job>, max_group: usize, stats: Arc<Write
                 }
             }
         }
+        // Under steady load the queue never times out; retention must still advance.
+        if let Some(schedule) = retention.as_mut() {
+            schedule.tick(&store);
+        }
+    }
+    if let Some(schedule) = retention {
+        schedule.stop();
     }
     tracing::info!("writer drained and stopped");
 }

@@ -19,7 +19,7 @@ fn span(trace: u8, id: u8, parent: Option<u8>, start: u64) -> Span {
 }
 
 fn batch(spans: Vec<Span>) -> WriteBatch {
-    WriteBatch { tenant: T, spans, logs: Vec::new() }
+    WriteBatch { tenant: T, spans, logs: Vec::new(), scores: Vec::new() }
 }
 
 #[test]
@@ -125,7 +125,7 @@ fn tenants_do_not_see_each_other() {
     let store = Store::open(dir.path()).unwrap();
     let mut s = span(1, 1, None, 10);
     s.request_id = Some("req_shared".into());
-    store.write_group(&[WriteBatch { tenant: TenantId(7), spans: vec![s], logs: vec![] }]).unwrap();
+    store.write_group(&[WriteBatch { tenant: TenantId(7), spans: vec![s], logs: vec![], scores: vec![] }]).unwrap();
     assert!(store.trace(T, &[1; 16]).unwrap().is_none());
     assert!(store.traces_by_request(T, "req_shared").unwrap().is_empty());
     assert_eq!(store.traces_by_request(TenantId(7), "req_shared").unwrap().len(), 1);
@@ -176,7 +176,8 @@ async fn batches_queued_together_share_one_commit_and_all_land() {
 fn a_full_queue_is_refused_at_once() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path()).unwrap();
-    let (writer, thread) = Writer::start(store, WriterConfig { queue_capacity: 1, max_group: 1 }).unwrap();
+    let (writer, thread) =
+        Writer::start(store, WriterConfig { queue_capacity: 1, max_group: 1, ..WriterConfig::default() }).unwrap();
     let mut refused = false;
     let mut pending = Vec::new();
     for i in 0..200u8 {

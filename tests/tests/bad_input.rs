@@ -4,20 +4,12 @@ mod common;
 
 use std::io::Write;
 
+use common::otlp::{export, post_traces as post, text};
 use common::Server;
 use prost::Message;
 use tracehound_proto::collector::trace::v1::trace_service_client::TraceServiceClient;
-use tracehound_proto::collector::trace::v1::{ExportTraceServiceRequest, ExportTraceServiceResponse};
-use tracehound_proto::common::v1::{any_value, AnyValue, KeyValue};
-use tracehound_proto::trace::v1::{ResourceSpans, ScopeSpans, Span};
-
-fn attr(key: &str, value: &str) -> KeyValue {
-    KeyValue {
-        key: key.into(),
-        value: Some(AnyValue { value: Some(any_value::Value::StringValue(value.into())) }),
-        ..Default::default()
-    }
-}
+use tracehound_proto::collector::trace::v1::ExportTraceServiceResponse;
+use tracehound_proto::trace::v1::Span;
 
 fn span(trace: [u8; 16], id: u8, parent: Option<u8>, request_id: &str) -> Span {
     Span {
@@ -27,30 +19,9 @@ fn span(trace: [u8; 16], id: u8, parent: Option<u8>, request_id: &str) -> Span {
         name: format!("span-{id}"),
         start_time_unix_nano: 1_700_000_000_000_000_000 + id as u64,
         end_time_unix_nano: 1_700_000_000_100_000_000,
-        attributes: vec![attr("request.id", request_id)],
+        attributes: vec![text("request.id", request_id)],
         ..Default::default()
     }
-}
-
-fn export(spans: Vec<Span>) -> ExportTraceServiceRequest {
-    ExportTraceServiceRequest {
-        resource_spans: vec![ResourceSpans {
-            resource: None,
-            scope_spans: vec![ScopeSpans { scope: None, spans, schema_url: String::new() }],
-            schema_url: String::new(),
-        }],
-    }
-}
-
-fn post(server: &Server, body: Vec<u8>, content_type: &str, encoding: Option<&str>) -> reqwest::blocking::Response {
-    let mut request = reqwest::blocking::Client::new()
-        .post(server.otlp_http("/v1/traces"))
-        .header("content-type", content_type)
-        .body(body);
-    if let Some(encoding) = encoding {
-        request = request.header("content-encoding", encoding);
-    }
-    request.send().expect("OTLP/HTTP reachable")
 }
 
 fn stats(server: &Server) -> serde_json::Value {
@@ -135,7 +106,7 @@ fn a_body_over_the_limit_gets_413() {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start_with(dir.path(), &["--max-body-bytes", "1024"]);
     let mut big = span([9; 16], 1, None, "req_big");
-    big.attributes.push(attr("input.value", &"x".repeat(4096)));
+    big.attributes.push(text("input.value", &"x".repeat(4096)));
     let response = post(&server, export(vec![big]).encode_to_vec(), "application/x-protobuf", None);
     assert_eq!(response.status().as_u16(), 413);
 }
@@ -156,7 +127,7 @@ fn a_grpc_message_over_the_limit_gets_resource_exhausted() {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start_with(dir.path(), &["--max-decompressed-bytes", "1024"]);
     let mut big = span([9; 16], 1, None, "req_big_grpc");
-    big.attributes.push(attr("input.value", &"x".repeat(4096)));
+    big.attributes.push(text("input.value", &"x".repeat(4096)));
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     let code = runtime.block_on(async {
         let mut client = TraceServiceClient::connect(server.grpc_endpoint()).await.unwrap();

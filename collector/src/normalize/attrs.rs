@@ -58,6 +58,8 @@ impl Converter {
 
     fn convert(&mut self, value: &AnyValue, depth: usize) -> Option<AttrValue> {
         if depth > MAX_DEPTH {
+            // Counted with the cut values, so the sender hears of it in `partial_success`.
+            self.truncated_values += 1;
             return Some(AttrValue::Str(TOO_DEEP.to_string()));
         }
         let converted = match value.value.as_ref()? {

@@ -16,6 +16,14 @@ pub struct NormalizeConfig {
     pub tool_schema_version_keys: Vec<String>,
     /// A string value longer than this many bytes is cut, marked and its key recorded.
     pub max_value_bytes: usize,
+    /// A span with more attributes is rejected.
+    pub max_attributes_per_span: usize,
+    /// A span with more events is rejected.
+    pub max_events_per_span: usize,
+    /// A span with more links is rejected.
+    pub max_links_per_span: usize,
+    /// A span (or log record) timed further ahead of the server clock is rejected.
+    pub max_future_skew_secs: u64,
 }
 
 impl Default for NormalizeConfig {
@@ -56,6 +64,12 @@ impl Default for NormalizeConfig {
             ]),
             tool_schema_version_keys: owned(&["app.tool.schema_version", "gen_ai.tool.version", "mcp.tool.version"]),
             max_value_bytes: 1_048_576,
+            // OpenInference flattens every message into attributes; its SDK caps spans at
+            // 10,000 attributes, so the default admits that.
+            max_attributes_per_span: 10_000,
+            max_events_per_span: 1_000,
+            max_links_per_span: 1_000,
+            max_future_skew_secs: 86_400,
         }
     }
 }

@@ -8,6 +8,7 @@ use tracehound_store::model::{AttrValue, KeyValue, LlmCall, LogRecord, SpanId, T
 use super::attrs::{any_json, AttrMap, Converter};
 use super::config::NormalizeConfig;
 use super::ids::log_ids;
+use super::limits::{check_time, now_unix_nano, LimitError};
 use super::llm::{llm_call, CarriedMessages};
 use super::messages::{event_message, is_message_event};
 use super::outcome::Normalized;
@@ -19,6 +20,7 @@ pub const DETAILS_EVENT: &str = "gen_ai.client.inference.operation.details";
 /// and skipped (empty ids are fine: a log need not belong to a span).
 pub fn normalize_logs(request: &ExportLogsServiceRequest, cfg: &NormalizeConfig) -> Normalized<LogRecord> {
     let mut outcome = Normalized::default();
+    let now = now_unix_nano();
     for resource_logs in &request.resource_logs {
         let mut resource_converter = Converter::new(cfg.max_value_bytes);
         let resource_attributes = resource_logs.resource.as_ref().map(|resource| resource.attributes.as_slice());
@@ -27,6 +29,17 @@ pub fn normalize_logs(request: &ExportLogsServiceRequest, cfg: &NormalizeConfig)
         for scope_logs in &resource_logs.scope_logs {
             let scope_name = scope_logs.scope.as_ref().map(|scope| scope.name.clone()).unwrap_or_default();
             for (index, record) in scope_logs.log_records.iter().enumerate() {
+                let time =
+                    if record.time_unix_nano != 0 { record.time_unix_nano } else { record.observed_time_unix_nano };
+                let limited = if record.attributes.len() > cfg.max_attributes_per_span {
+                    Err(LimitError::Attributes { count: record.attributes.len(), limit: cfg.max_attributes_per_span })
+                } else {
+                    check_time(time, cfg, now)
+                };
+                if let Err(error) = limited {
+                    outcome.reject(format!("log record {index} of scope '{scope_name}': {error}"));
+                    continue;
+                }
                 match log_ids(&record.trace_id, &record.span_id) {
                     Ok(ids) => {
                         let (normalized, truncated) = normalize_record(record, ids, &resource, &scope_name, cfg);
@@ -135,8 +148,9 @@ mod tests {
 
     #[test]
     fn misshapen_ids_are_rejected_and_siblings_kept() {
-        let bad = ProtoLogRecord { trace_id: vec![1; 5], ..Default::default() };
-        let good = ProtoLogRecord { trace_id: vec![1; 16], span_id: vec![2; 8], ..Default::default() };
+        let bad = ProtoLogRecord { trace_id: vec![1; 5], time_unix_nano: 1, ..Default::default() };
+        let good =
+            ProtoLogRecord { trace_id: vec![1; 16], span_id: vec![2; 8], time_unix_nano: 1, ..Default::default() };
         let out = normalize_logs(&request(vec![bad, good]), &NormalizeConfig::default());
         assert_eq!(out.items.len(), 1);
         assert_eq!(out.rejected, 1);
@@ -150,6 +164,7 @@ mod tests {
     fn event_name_attribute_is_a_fallback() {
         let record = ProtoLogRecord {
             attributes: vec![attribute("event.name", string("gen_ai.user.message"))],
+            time_unix_nano: 1,
             ..Default::default()
         };
         let out = normalize_logs(&request(vec![record]), &NormalizeConfig::default());
@@ -167,6 +182,7 @@ mod tests {
             event_name: "gen_ai.user.message".into(),
             body: Some(body),
             attributes: vec![attribute("gen_ai.system", string("openai"))],
+            time_unix_nano: 1,
             ..Default::default()
         };
         let out = normalize_logs(&request(vec![record]), &NormalizeConfig::default());
@@ -178,8 +194,12 @@ mod tests {
 
     #[test]
     fn ordinary_logs_carry_no_llm_call() {
-        let record =
-            ProtoLogRecord { event_name: "app.started".into(), body: Some(string("hello")), ..Default::default() };
+        let record = ProtoLogRecord {
+            event_name: "app.started".into(),
+            body: Some(string("hello")),
+            time_unix_nano: 1,
+            ..Default::default()
+        };
         let out = normalize_logs(&request(vec![record]), &NormalizeConfig::default());
         assert_eq!(out.items[0].llm, None);
         assert_eq!(out.items[0].body, Some(AttrValue::Str("hello".into())));

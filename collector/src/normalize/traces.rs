@@ -10,6 +10,7 @@ use super::config::NormalizeConfig;
 use super::identity::identity_of;
 use super::ids::{span_ids, SpanIds};
 use super::kind::classify;
+use super::limits::{check_span, now_unix_nano};
 use super::llm::{carries_call, llm_call, CarriedMessages};
 use super::outcome::Normalized;
 use super::retrieval::retrieval_of;
@@ -34,6 +35,7 @@ struct ScopeContext<'r> {
 /// Normalizes every span of an export request; spans with invalid ids are counted and skipped.
 pub fn normalize_traces(request: &ExportTraceServiceRequest, cfg: &NormalizeConfig) -> Normalized<Span> {
     let mut outcome = Normalized::default();
+    let now = now_unix_nano();
     for resource_spans in &request.resource_spans {
         let mut resource_converter = Converter::new(cfg.max_value_bytes);
         let resource_attributes = resource_spans.resource.as_ref().map(|resource| resource.attributes.as_slice());
@@ -54,6 +56,10 @@ pub fn normalize_traces(request: &ExportTraceServiceRequest, cfg: &NormalizeConf
                     .concat(),
             };
             for (index, span) in scope_spans.spans.iter().enumerate() {
+                if let Err(error) = check_span(span, cfg, now) {
+                    outcome.reject(format!("span {index} of scope '{}': {error}", context.scope_name));
+                    continue;
+                }
                 match span_ids(&span.trace_id, &span.span_id, &span.parent_span_id) {
                     Ok(ids) => {
                         let (normalized, truncated) = normalize_span(span, ids, &context, cfg);
@@ -190,6 +196,7 @@ mod tests {
             trace_id: vec![7; 16],
             span_id: vec![span_id; 8],
             name: "s".into(),
+            start_time_unix_nano: 1_790_000_000_000_000_000,
             attributes,
             ..Default::default()
         }

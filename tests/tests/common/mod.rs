@@ -3,6 +3,7 @@
 
 #![allow(dead_code)]
 
+pub mod otlp;
 pub mod replay;
 
 use std::net::TcpListener;
@@ -67,6 +68,13 @@ impl Server {
             .arg(&self.data_dir)
             .args(["--otlp-grpc-addr", &self.grpc_addr, "--otlp-http-addr", &self.http_addr])
             .args(["--api-addr", &self.api_addr])
+            // The fixtures are timestamped at a fixed date: keep them whatever the clock says,
+            // unless a test is about retention.
+            .args(if self.extra_args.iter().any(|a| a == "--retention-days") {
+                &[][..]
+            } else {
+                &["--retention-days", "0"][..]
+            })
             .args(&self.extra_args)
             .env("TRACEHOUND_LOG", "warn")
             .stdout(Stdio::null())

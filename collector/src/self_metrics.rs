@@ -1,0 +1,69 @@
+//! What the receivers count about themselves, through the `metrics` facade (rendered by
+//! the API's `/metrics`). Names follow Prometheus conventions.
+
+use std::time::Duration;
+
+use crate::ingest::IngestReport;
+
+/// A signal: `spans` or `log_records`.
+#[derive(Debug, Clone, Copy)]
+pub enum Signal {
+    /// Trace exports.
+    Spans,
+    /// Log exports.
+    LogRecords,
+}
+
+impl Signal {
+    fn as_str(self) -> &'static str {
+        match self {
+            Signal::Spans => "spans",
+            Signal::LogRecords => "log_records",
+        }
+    }
+}
+
+/// Why a whole export was refused.
+#[derive(Debug, Clone, Copy)]
+pub enum Refusal {
+    /// The body did not parse.
+    Malformed,
+    /// The body was over a size limit.
+    TooLarge,
+    /// Unsupported content type or encoding.
+    UnsupportedMediaType,
+    /// The write queue or memory budget was full.
+    Overloaded,
+    /// The store could not make the data durable.
+    Unavailable,
+}
+
+impl Refusal {
+    fn as_str(self) -> &'static str {
+        match self {
+            Refusal::Malformed => "malformed",
+            Refusal::TooLarge => "too_large",
+            Refusal::UnsupportedMediaType => "unsupported_media_type",
+            Refusal::Overloaded => "overloaded",
+            Refusal::Unavailable => "unavailable",
+        }
+    }
+}
+
+/// Counts an export that was answered with success (possibly partial).
+pub fn record_export(signal: Signal, report: &IngestReport, elapsed: Duration, queue_depth: usize) {
+    let s = signal.as_str();
+    metrics::counter!("tracehound_received_total", "signal" => s).increment(report.accepted + report.rejected);
+    metrics::counter!("tracehound_accepted_total", "signal" => s).increment(report.accepted);
+    if report.rejected > 0 {
+        metrics::counter!("tracehound_rejected_total", "signal" => s, "reason" => "invalid").increment(report.rejected);
+    }
+    metrics::histogram!("tracehound_export_duration_seconds", "signal" => s).record(elapsed.as_secs_f64());
+    metrics::gauge!("tracehound_ingest_queue_depth").set(queue_depth as f64);
+}
+
+/// Counts an export refused whole.
+pub fn record_refusal(signal: Signal, refusal: Refusal) {
+    metrics::counter!("tracehound_refused_exports_total", "signal" => signal.as_str(), "reason" => refusal.as_str())
+        .increment(1);
+}

@@ -1,0 +1,196 @@
+//! `GET /api/v1/stats` and `tracehound stats`: what is stored, where the disk goes, how old
+//! the oldest data is, how far the search index trails the store, and what retention does.
+
+use std::collections::BTreeMap;
+use std::io::{self, Write};
+
+use serde::{Deserialize, Serialize};
+use tracehound_store::retention::{dir_bytes, RetentionStatus};
+use tracehound_store::search::SearchIndex;
+use tracehound_store::{Store, TenantId};
+use utoipa::ToSchema;
+
+use crate::api_error::ApiError;
+use crate::cli::DEFAULT_API_URL;
+use crate::client::{ApiClient, CliError};
+use crate::time_range::now_unix_nanos;
+use crate::timestamp::format_rfc3339;
+use crate::views::Stats;
+
+/// Where the disk goes.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct DiskUsage {
+    /// Bytes of the store: every keyspace and the journal.
+    pub store_bytes: u64,
+    /// Bytes of the search index directory.
+    pub index_bytes: u64,
+    /// Bytes per part of the store (`spans`, `logs`, ..., `journal`).
+    pub parts: BTreeMap<String, u64>,
+}
+
+/// How far the search index trails the store.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct IndexLag {
+    /// Last change the store committed.
+    pub store_seq: u64,
+    /// Last change the index holds.
+    pub index_seq: u64,
+    /// Changes (write groups) the index has yet to take in.
+    pub changes_behind: u64,
+    /// When the index last committed, RFC 3339.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub committed_at: Option<String>,
+    /// Seconds since that commit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seconds_since_commit: Option<f64>,
+    /// Requests in the index.
+    pub documents: u64,
+}
+
+/// Retention settings and the last pass.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct RetentionView {
+    /// Maximum age in days (absent: unlimited).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_age_days: Option<f64>,
+    /// Disk budget in bytes (absent: unlimited).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disk_budget_bytes: Option<u64>,
+    /// Seconds between passes.
+    pub interval_secs: u64,
+    /// When the last pass finished, RFC 3339.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_pass_at: Option<String>,
+    /// Requests the last pass deleted.
+    pub last_pass_deleted: u64,
+    /// Requests the last pass kept because a hold names them.
+    pub last_pass_held: u64,
+    /// Requests deleted since the server started.
+    pub deleted_since_start: u64,
+    /// The last pass's failure.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_error: Option<String>,
+}
+
+impl From<RetentionStatus> for RetentionView {
+    fn from(status: RetentionStatus) -> RetentionView {
+        RetentionView {
+            max_age_days: status.max_age_secs.map(|s| s as f64 / 86_400.0),
+            disk_budget_bytes: status.disk_budget_bytes,
+            interval_secs: status.interval_secs,
+            last_pass_at: (status.last_pass_finished_unix_nano > 0)
+                .then(|| format_rfc3339(status.last_pass_finished_unix_nano)),
+            last_pass_deleted: status.last_pass.traces,
+            last_pass_held: status.last_pass.held,
+            deleted_since_start: status.deleted_traces_since_start,
+            last_error: status.last_error,
+        }
+    }
+}
+
+/// The stats of a tenant (a blocking read).
+pub fn stats(store: &Store, search: Option<&SearchIndex>, tenant: TenantId) -> Result<Stats, ApiError> {
+    let counters = store.counters(tenant)?;
+    let parts: BTreeMap<String, u64> = store.disk_usage().into_iter().collect();
+    // The server keeps its index in `<data dir>/index`.
+    let index_bytes = search.map_or(0, |_| dir_bytes(&store.path().join("index")));
+    let now = now_unix_nanos();
+    let index = search.map(|index| {
+        let committed = index.committed_at();
+        IndexLag {
+            store_seq: store.last_change_seq(),
+            index_seq: index.committed_seq(),
+            changes_behind: store.last_change_seq().saturating_sub(index.committed_seq()),
+            committed_at: committed.map(format_rfc3339),
+            seconds_since_commit: committed.map(|at| now.saturating_sub(at) as f64 / 1e9),
+            documents: index.num_docs(),
+        }
+    });
+    Ok(Stats {
+        spans: counters.spans,
+        requests: counters.traces,
+        sessions: counters.sessions,
+        logs: counters.logs,
+        disk_bytes: store.disk_bytes(),
+        data_dir: store.path().display().to_string(),
+        disk: DiskUsage { store_bytes: store.disk_bytes(), index_bytes, parts },
+        oldest_start: store.oldest_trace_start(tenant)?.map(format_rfc3339),
+        index,
+        retention: store.retention_status()?.map(RetentionView::from),
+        holds: store.holds(tenant)?.len() as u64,
+    })
+}
+
+/// `stats`: what the server stores and how its retention and index are doing.
+#[derive(Debug, Clone, clap::Args)]
+pub struct StatsArgs {
+    /// Print the API's JSON answer.
+    #[arg(long)]
+    pub json: bool,
+    /// Base URL of the Tracehound API.
+    #[arg(long, env = "TRACEHOUND_API_URL", default_value = DEFAULT_API_URL)]
+    pub api_url: String,
+}
+
+/// Runs `stats`, writing to stdout.
+pub fn run(args: &StatsArgs) -> Result<(), CliError> {
+    let stdout = io::stdout();
+    let mut out = stdout.lock();
+    run_stats(args, &mut out)
+}
+
+fn mib(bytes: u64) -> String {
+    format!("{:.1} MiB", bytes as f64 / (1024.0 * 1024.0))
+}
+
+/// Fetches the stats and writes them as text or JSON.
+pub fn run_stats(args: &StatsArgs, out: &mut impl Write) -> Result<(), CliError> {
+    let body = ApiClient::new(&args.api_url)?.get_text("stats", &[])?;
+    if args.json {
+        writeln!(out, "{}", body.trim_end())?;
+        return Ok(());
+    }
+    let s: Stats = serde_json::from_str(&body).map_err(|e| CliError::Decode(e.to_string()))?;
+    writeln!(out, "requests  {}", s.requests)?;
+    writeln!(out, "spans     {}", s.spans)?;
+    writeln!(out, "sessions  {}", s.sessions)?;
+    writeln!(out, "logs      {}", s.logs)?;
+    writeln!(out, "oldest    {}", s.oldest_start.as_deref().unwrap_or("-"))?;
+    writeln!(out, "disk      {} store + {} index  ({})", mib(s.disk.store_bytes), mib(s.disk.index_bytes), s.data_dir)?;
+    let mut parts: Vec<_> = s.disk.parts.iter().filter(|(_, b)| **b > 0).collect();
+    parts.sort_by(|a, b| b.1.cmp(a.1));
+    for (part, bytes) in parts {
+        writeln!(out, "  {part:<12} {}", mib(*bytes))?;
+    }
+    match &s.index {
+        Some(i) => writeln!(
+            out,
+            "index     {} documents, {} changes behind, last commit {}",
+            i.documents,
+            i.changes_behind,
+            i.seconds_since_commit.map_or("never".to_string(), |secs| format!("{secs:.1} s ago"))
+        )?,
+        None => writeln!(out, "index     none")?,
+    }
+    match &s.retention {
+        Some(r) => {
+            let age = r.max_age_days.map_or("unlimited".to_string(), |d| format!("{d} days"));
+            let budget = r.disk_budget_bytes.map_or("unlimited".to_string(), mib);
+            writeln!(out, "retention max age {age}, disk budget {budget}, every {} s", r.interval_secs)?;
+            writeln!(
+                out,
+                "  last pass {}: {} deleted, {} held; {} deleted since start",
+                r.last_pass_at.as_deref().unwrap_or("-"),
+                r.last_pass_deleted,
+                r.last_pass_held,
+                r.deleted_since_start
+            )?;
+            if let Some(error) = &r.last_error {
+                writeln!(out, "  last error: {error}")?;
+            }
+        }
+        None => writeln!(out, "retention no pass has run")?,
+    }
+    writeln!(out, "holds     {}", s.holds)?;
+    Ok(())
+}

@@ -1,0 +1,48 @@
+//! The UI's static files, embedded in the binary at build time.
+
+use axum::extract::Path;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+
+use crate::ui::headers::security_headers;
+
+/// One embedded file.
+#[derive(Debug, Clone, Copy)]
+pub struct Asset {
+    /// Name under `/assets/`.
+    pub name: &'static str,
+    /// Its `Content-Type`.
+    pub content_type: &'static str,
+    /// Its bytes.
+    pub body: &'static str,
+}
+
+/// Every file under `/assets/`.
+pub const ASSETS: &[Asset] = &[
+    Asset { name: "app.css", content_type: "text/css; charset=utf-8", body: include_str!("../../assets/app.css") },
+    Asset { name: "dom.js", content_type: JS, body: include_str!("../../assets/dom.js") },
+    Asset { name: "trace.js", content_type: JS, body: include_str!("../../assets/trace.js") },
+    Asset { name: "markdown.js", content_type: JS, body: include_str!("../../assets/markdown.js") },
+    Asset { name: "pages.js", content_type: JS, body: include_str!("../../assets/pages.js") },
+    Asset { name: "evidence.js", content_type: JS, body: include_str!("../../assets/evidence.js") },
+    Asset { name: "main.js", content_type: JS, body: include_str!("../../assets/main.js") },
+    Asset { name: "favicon.svg", content_type: "image/svg+xml", body: include_str!("../../assets/favicon.svg") },
+];
+
+const JS: &str = "text/javascript; charset=utf-8";
+
+/// The embedded file of that name.
+pub fn find(name: &str) -> Option<&'static Asset> {
+    ASSETS.iter().find(|a| a.name == name)
+}
+
+/// `GET /assets/{name}`: the file, or 404.
+pub async fn serve(Path(name): Path<String>) -> Response {
+    match find(&name) {
+        Some(asset) => (security_headers(asset.content_type), asset.body).into_response(),
+        None => {
+            let headers: HeaderMap = security_headers("text/plain; charset=utf-8");
+            (StatusCode::NOT_FOUND, headers, format!("no asset named {name:?}")).into_response()
+        }
+    }
+}
