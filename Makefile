@@ -44,10 +44,11 @@ bench:
 
 ## Coverage-guided fuzzing with cargo fuzz (libFuzzer): OTLP protobuf and OTLP/JSON decode
 ## plus normalization, and the search query parser (targets in fuzz/fuzz_targets/).
-# cargo fuzz hands cargo nightly-only flags; RUSTC_BOOTSTRAP=1 lets the stable toolchain, the
-# only one there is here, accept them. No sanitizer: our code has no `unsafe` and the targets
-# hunt panics, so ASan would only double the build and slow every run. Debug assertions and
-# overflow checks stay on, so arithmetic that would silently wrap in release is caught.
+# cargo fuzz is made for nightly; RUSTC_BOOTSTRAP=1 lets the stable toolchain, the only one
+# there is here, accept any nightly-only flag it passes. No sanitizer (ASan needs
+# -Zsanitizer): our code has no `unsafe` and the targets hunt panics, so ASan would only
+# lengthen the build and slow every run. Debug assertions and overflow checks stay on, so
+# arithmetic that would silently wrap in release is caught.
 # The build instruments the whole dependency tree again, in fuzz/target.
 FUZZ_TARGETS       := otlp_protobuf otlp_json search_query
 FUZZ_SECONDS       ?= 600

@@ -16,6 +16,7 @@ use tracehound_store::{StoreError, TenantId, WriteBatch};
 use crate::normalize::{
     normalize_logs, normalize_traces, scores_from_logs, scores_from_spans, NormalizeConfig, Normalized,
 };
+use crate::redact::Redactor;
 use crate::self_metrics::{record_export, record_refusal, Refusal, Signal};
 
 /// What an accepted export reports back (OTLP `partial_success`).
@@ -57,6 +58,8 @@ pub struct Ingest {
     /// Memory budget of exports in flight, in KiB of encoded request; see `reserve`.
     inflight: Arc<Semaphore>,
     inflight_kib: usize,
+    /// Runs on every normalized item before the writer sees it; `None`: evidence kept exact.
+    redactor: Option<Arc<Redactor>>,
 }
 
 /// Default memory budget of exports in flight.
@@ -69,7 +72,13 @@ impl Ingest {
     /// Ingest over a running writer.
     pub fn new(writer: Writer, config: NormalizeConfig) -> Self {
         let inflight_kib = kib(DEFAULT_INFLIGHT_BYTES);
-        Ingest { writer, config: Arc::new(config), inflight: Arc::new(Semaphore::new(inflight_kib)), inflight_kib }
+        Ingest {
+            writer,
+            config: Arc::new(config),
+            inflight: Arc::new(Semaphore::new(inflight_kib)),
+            inflight_kib,
+            redactor: None,
+        }
     }
 
     /// Caps the memory held by exports in flight (decoded, normalized, waiting for the
@@ -77,6 +86,12 @@ impl Ingest {
     pub fn with_memory_budget(mut self, bytes: usize) -> Self {
         self.inflight_kib = kib(bytes).max(1);
         self.inflight = Arc::new(Semaphore::new(self.inflight_kib));
+        self
+    }
+
+    /// Redacts every span and log record at ingest, before anything reaches the disk.
+    pub fn with_redactor(mut self, redactor: Option<Redactor>) -> Self {
+        self.redactor = redactor.map(Arc::new);
         self
     }
 
@@ -99,7 +114,10 @@ impl Ingest {
     ) -> Result<IngestReport, IngestError> {
         let started = Instant::now();
         let _held = self.reserve(Signal::Spans, request.encoded_len())?;
-        let normalized = normalize_traces(request, &self.config);
+        let mut normalized = normalize_traces(request, &self.config);
+        if let Some(redactor) = &self.redactor {
+            normalized.items.iter_mut().for_each(|span| redactor.redact_span(span));
+        }
         let report = report_of(&normalized, "span");
         if !normalized.items.is_empty() {
             self.write(
@@ -125,7 +143,10 @@ impl Ingest {
     ) -> Result<IngestReport, IngestError> {
         let started = Instant::now();
         let _held = self.reserve(Signal::LogRecords, request.encoded_len())?;
-        let normalized = normalize_logs(request, &self.config);
+        let mut normalized = normalize_logs(request, &self.config);
+        if let Some(redactor) = &self.redactor {
+            normalized.items.iter_mut().for_each(|record| redactor.redact_log(record));
+        }
         let report = report_of(&normalized, "log record");
         if !normalized.items.is_empty() {
             self.write(

@@ -1,5 +1,6 @@
 //! The `tracehound` binary: the server, and the CLI that talks to it.
 
+mod keys_cmd;
 mod reindex;
 mod serve;
 
@@ -16,7 +17,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run the server: OTLP receivers, the store, and the HTTP API.
-    Serve(serve::ServeArgs),
+    Serve(Box<serve::ServeArgs>),
     /// Print a request, session or trace by any id (trace, request, session, provider response id).
     Get(tracehound_query::cli::GetArgs),
     /// List recent requests.
@@ -31,12 +32,14 @@ enum Command {
     Stats(tracehound_query::stats::StatsArgs),
     /// Rebuild the search index from the store (server stopped).
     Reindex(reindex::ReindexArgs),
+    /// Manage API keys: `keys add --tenant NAME --scope read`, `keys list`, `keys revoke ID`.
+    Keys(keys_cmd::KeysArgs),
 }
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
-        Command::Serve(args) => serve::run(args),
+        Command::Serve(args) => serve::run(*args),
         Command::Get(args) => Ok(tracehound_query::cli::get(&args)?),
         Command::Ls(args) => Ok(tracehound_query::cli::ls(&args)?),
         Command::Search(args) => Ok(tracehound_query::cli::search(&args)?),
@@ -44,5 +47,6 @@ fn main() -> anyhow::Result<()> {
         Command::Postmortem(args) => Ok(tracehound_query::evidence_cli::postmortem(&args)?),
         Command::Stats(args) => Ok(tracehound_query::stats::run(&args)?),
         Command::Reindex(args) => reindex::run(args),
+        Command::Keys(args) => keys_cmd::run(args),
     }
 }

@@ -9,6 +9,7 @@ use std::convert::Infallible;
 use std::marker::PhantomData;
 use std::task::{Context, Poll};
 
+use prost::Message as _;
 use tonic::body::Body as TonicBody;
 use tonic::codec::{Codec, CompressionEncoding, DecodeBuf, Decoder, EnabledCompressionEncodings};
 use tonic::codegen::{http, BoxFuture, Service, StdError};
@@ -16,15 +17,17 @@ use tonic::server::{Grpc, NamedService, UnaryService};
 use tonic::{Code, Request, Response, Status};
 use tonic_prost::ProstEncoder;
 
+use tracehound_auth::{Gate, Principal, Scope};
 use tracehound_proto::collector::logs::v1::{
     ExportLogsPartialSuccess, ExportLogsServiceRequest, ExportLogsServiceResponse,
 };
 use tracehound_proto::collector::trace::v1::{
     ExportTracePartialSuccess, ExportTraceServiceRequest, ExportTraceServiceResponse,
 };
-use tracehound_store::TenantId;
 
+use crate::admission::{grpc_status_of_auth, grpc_status_of_rate, log_record_count, refusal_reason, span_count};
 use crate::ingest::{Ingest, IngestError, IngestReport};
+use crate::self_metrics::{self, Signal};
 
 const TRACES_PATH: &str = "/opentelemetry.proto.collector.trace.v1.TraceService/Export";
 const LOGS_PATH: &str = "/opentelemetry.proto.collector.logs.v1.LogsService/Export";
@@ -52,19 +55,31 @@ impl OtlpService for Logs {
 pub struct OtlpGrpc<S> {
     ingest: Ingest,
     max_message_bytes: usize,
+    gate: Gate,
     _service: PhantomData<S>,
 }
 
 impl<S> Clone for OtlpGrpc<S> {
     fn clone(&self) -> Self {
-        OtlpGrpc { ingest: self.ingest.clone(), max_message_bytes: self.max_message_bytes, _service: PhantomData }
+        OtlpGrpc {
+            ingest: self.ingest.clone(),
+            max_message_bytes: self.max_message_bytes,
+            gate: self.gate.clone(),
+            _service: PhantomData,
+        }
     }
 }
 
 impl<S: OtlpService> OtlpGrpc<S> {
     /// A receiver refusing messages larger than `max_message_bytes`, as sent or decompressed.
     pub fn new(ingest: Ingest, max_message_bytes: usize) -> Self {
-        OtlpGrpc { ingest, max_message_bytes, _service: PhantomData }
+        OtlpGrpc { ingest, max_message_bytes, gate: Gate::open(Default::default()), _service: PhantomData }
+    }
+
+    /// The receiver admitting only exports whose `authorization` key `gate` accepts for ingest.
+    pub fn with_gate(mut self, gate: Gate) -> Self {
+        self.gate = gate;
+        self
     }
 }
 
@@ -80,31 +95,41 @@ pub fn status_of(err: &IngestError) -> Status {
     }
 }
 
-struct ExportTraces(Ingest);
+struct ExportTraces(Ingest, Gate, Principal);
 
 impl UnaryService<ExportTraceServiceRequest> for ExportTraces {
     type Response = ExportTraceServiceResponse;
     type Future = BoxFuture<Response<Self::Response>, Status>;
 
     fn call(&mut self, request: Request<ExportTraceServiceRequest>) -> Self::Future {
-        let ingest = self.0.clone();
+        let (ingest, gate, principal) = (self.0.clone(), self.1.clone(), self.2.clone());
         Box::pin(async move {
-            let report = ingest.traces(TenantId::DEFAULT, request.get_ref()).await.map_err(|e| status_of(&e))?;
+            let export = request.get_ref();
+            gate.admit(&principal, export.encoded_len() as u64, span_count(export)).map_err(|e| {
+                self_metrics::record_refusal(Signal::Spans, self_metrics::Refusal::RateLimited);
+                grpc_status_of_rate(&e)
+            })?;
+            let report = ingest.traces(principal.tenant, export).await.map_err(|e| status_of(&e))?;
             Ok(Response::new(ExportTraceServiceResponse { partial_success: trace_partial(&report) }))
         })
     }
 }
 
-struct ExportLogs(Ingest);
+struct ExportLogs(Ingest, Gate, Principal);
 
 impl UnaryService<ExportLogsServiceRequest> for ExportLogs {
     type Response = ExportLogsServiceResponse;
     type Future = BoxFuture<Response<Self::Response>, Status>;
 
     fn call(&mut self, request: Request<ExportLogsServiceRequest>) -> Self::Future {
-        let ingest = self.0.clone();
+        let (ingest, gate, principal) = (self.0.clone(), self.1.clone(), self.2.clone());
         Box::pin(async move {
-            let report = ingest.logs(TenantId::DEFAULT, request.get_ref()).await.map_err(|e| status_of(&e))?;
+            let export = request.get_ref();
+            gate.admit(&principal, export.encoded_len() as u64, log_record_count(export)).map_err(|e| {
+                self_metrics::record_refusal(Signal::LogRecords, self_metrics::Refusal::RateLimited);
+                grpc_status_of_rate(&e)
+            })?;
+            let report = ingest.logs(principal.tenant, export).await.map_err(|e| status_of(&e))?;
             Ok(Response::new(ExportLogsServiceResponse { partial_success: logs_partial(&report) }))
         })
     }
@@ -142,15 +167,31 @@ where
 
     fn call(&mut self, req: http::Request<B>) -> Self::Future {
         let ingest = self.ingest.clone();
+        let gate = self.gate.clone();
         let limit = self.max_message_bytes;
+        let path = req.uri().path();
+        if path != TRACES_PATH && path != LOGS_PATH {
+            return Box::pin(async move { Ok(Status::unimplemented("no such OTLP method").into_http()) });
+        }
+        // Checked before the body is read, so an unauthenticated sender costs no decoding.
+        let authorization = req.headers().get(http::header::AUTHORIZATION).and_then(|v| v.to_str().ok());
+        let principal = match gate.authorize(authorization, Scope::Ingest) {
+            Ok(principal) => principal,
+            Err(e) => {
+                let signal = if path == TRACES_PATH { Signal::Spans } else { Signal::LogRecords };
+                self_metrics::record_refusal(signal, refusal_reason(&e));
+                let status = grpc_status_of_auth(&e);
+                return Box::pin(async move { Ok(status.into_http()) });
+            }
+        };
         match req.uri().path() {
             TRACES_PATH => Box::pin(async move {
                 let mut grpc = grpc_for::<ExportTraceServiceResponse, ExportTraceServiceRequest>(limit);
-                Ok(resource_exhausted_for_oversize(grpc.unary(ExportTraces(ingest), req).await))
+                Ok(resource_exhausted_for_oversize(grpc.unary(ExportTraces(ingest, gate, principal), req).await))
             }),
             LOGS_PATH => Box::pin(async move {
                 let mut grpc = grpc_for::<ExportLogsServiceResponse, ExportLogsServiceRequest>(limit);
-                Ok(resource_exhausted_for_oversize(grpc.unary(ExportLogs(ingest), req).await))
+                Ok(resource_exhausted_for_oversize(grpc.unary(ExportLogs(ingest, gate, principal), req).await))
             }),
             _ => Box::pin(async move { Ok(Status::unimplemented("no such OTLP method").into_http()) }),
         }

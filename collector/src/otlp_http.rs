@@ -12,11 +12,12 @@ use axum::Router;
 use prost::Message;
 use serde::{de::DeserializeOwned, Serialize};
 
+use tracehound_auth::{AuthError, Gate, Principal, RateLimited, Scope};
 use tracehound_proto::collector::logs::v1::{ExportLogsServiceRequest, ExportLogsServiceResponse};
 use tracehound_proto::collector::trace::v1::{ExportTraceServiceRequest, ExportTraceServiceResponse};
 use tracehound_proto::rpc;
-use tracehound_store::TenantId;
 
+use crate::admission::{log_record_count, span_count};
 use crate::ingest::{Ingest, IngestError};
 use crate::otlp_grpc::{logs_partial, trace_partial};
 use crate::self_metrics::{self, Signal};
@@ -24,7 +25,7 @@ use crate::self_metrics::{self, Signal};
 const PROTOBUF: &str = "application/x-protobuf";
 const JSON: &str = "application/json";
 /// Seconds a refused sender is asked to wait before retrying.
-const RETRY_AFTER_SECS: &str = "1";
+const RETRY_AFTER_SECS: u64 = 1;
 
 /// Limits of the HTTP receiver.
 #[derive(Debug, Clone, Copy)]
@@ -39,15 +40,47 @@ pub struct HttpLimits {
 struct HttpState {
     ingest: Ingest,
     limits: HttpLimits,
+    gate: Gate,
 }
 
-/// The OTLP/HTTP router.
+/// The OTLP/HTTP router, without keys: everything lands in the default tenant.
 pub fn router(ingest: Ingest, limits: HttpLimits) -> Router {
+    router_with_gate(ingest, limits, Gate::open(Default::default()))
+}
+
+/// The OTLP/HTTP router admitting only exports whose `authorization` key `gate` accepts for ingest.
+pub fn router_with_gate(ingest: Ingest, limits: HttpLimits, gate: Gate) -> Router {
     Router::new()
         .route("/v1/traces", post(export_traces))
         .route("/v1/logs", post(export_logs))
         .layer(DefaultBodyLimit::max(limits.max_body_bytes))
-        .with_state(HttpState { ingest, limits })
+        .with_state(HttpState { ingest, limits, gate })
+}
+
+/// The caller's principal, or the refusal: 401 for a missing or bad key, 403 without `ingest`.
+fn authorize(state: &HttpState, headers: &HeaderMap) -> Result<Principal, Refusal> {
+    let authorization = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
+    state.gate.authorize(authorization, Scope::Ingest).map_err(|e: AuthError| {
+        let status = if e.is_unauthenticated() { StatusCode::UNAUTHORIZED } else { StatusCode::FORBIDDEN };
+        Refusal::new(status, encoding_of(headers), e.to_string())
+    })
+}
+
+/// 429 with `Retry-After`: OTLP/HTTP exporters retry it.
+fn rate_refusal(err: RateLimited, encoding: Encoding) -> Refusal {
+    let mut refusal = Refusal::new(StatusCode::TOO_MANY_REQUESTS, encoding, err.to_string());
+    refusal.retry_after_secs = err.retry_after.as_secs().max(1);
+    refusal
+}
+
+/// The answer's encoding guessed from the content type, for refusals before decoding.
+fn encoding_of(headers: &HeaderMap) -> Encoding {
+    let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    if content_type.trim().to_ascii_lowercase().starts_with(PROTOBUF) {
+        Encoding::Protobuf
+    } else {
+        Encoding::Json
+    }
 }
 
 /// Body encoding of a request and of its answer.
@@ -62,11 +95,12 @@ struct Refusal {
     status: StatusCode,
     message: String,
     encoding: Encoding,
+    retry_after_secs: u64,
 }
 
 impl Refusal {
     fn new(status: StatusCode, encoding: Encoding, message: impl Into<String>) -> Self {
-        Refusal { status, message: message.into(), encoding }
+        Refusal { status, message: message.into(), encoding, retry_after_secs: RETRY_AFTER_SECS }
     }
 }
 
@@ -76,6 +110,9 @@ impl Refusal {
         let reason = match self.status {
             StatusCode::PAYLOAD_TOO_LARGE => self_metrics::Refusal::TooLarge,
             StatusCode::UNSUPPORTED_MEDIA_TYPE => self_metrics::Refusal::UnsupportedMediaType,
+            StatusCode::UNAUTHORIZED => self_metrics::Refusal::Unauthenticated,
+            StatusCode::FORBIDDEN => self_metrics::Refusal::PermissionDenied,
+            StatusCode::TOO_MANY_REQUESTS => self_metrics::Refusal::RateLimited,
             _ => self_metrics::Refusal::Malformed,
         };
         self_metrics::record_refusal(signal, reason);
@@ -86,6 +123,8 @@ impl IntoResponse for Refusal {
     fn into_response(self) -> Response {
         let code = match self.status {
             StatusCode::BAD_REQUEST => 3,                                          // INVALID_ARGUMENT
+            StatusCode::UNAUTHORIZED => 16,                                        // UNAUTHENTICATED
+            StatusCode::FORBIDDEN => 7,                                            // PERMISSION_DENIED
             StatusCode::PAYLOAD_TOO_LARGE => 8,                                    // RESOURCE_EXHAUSTED
             StatusCode::SERVICE_UNAVAILABLE | StatusCode::TOO_MANY_REQUESTS => 14, // UNAVAILABLE
             _ => 2,                                                                // UNKNOWN
@@ -94,7 +133,7 @@ impl IntoResponse for Refusal {
         let mut response = encode_answer(self.encoding, &body, body.encode_to_vec());
         *response.status_mut() = self.status;
         if matches!(self.status, StatusCode::SERVICE_UNAVAILABLE | StatusCode::TOO_MANY_REQUESTS) {
-            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static(RETRY_AFTER_SECS));
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(self.retry_after_secs));
         }
         response
     }
@@ -111,17 +150,29 @@ fn encode_answer<T: Serialize>(encoding: Encoding, value: &T, protobuf: Vec<u8>)
 }
 
 async fn export_traces(State(state): State<HttpState>, headers: HeaderMap, body: Bytes) -> Result<Response, Refusal> {
+    let principal = authorize(&state, &headers).inspect_err(|r| r.count(Signal::Spans))?;
     let (encoding, request) = decode_request::<ExportTraceServiceRequest>(&headers, &body, state.limits)
         .inspect_err(|r| r.count(Signal::Spans))?;
-    let report = state.ingest.traces(TenantId::DEFAULT, &request).await.map_err(|e| refusal_of(e, encoding))?;
+    state
+        .gate
+        .admit(&principal, request.encoded_len() as u64, span_count(&request))
+        .map_err(|e| rate_refusal(e, encoding))
+        .inspect_err(|r| r.count(Signal::Spans))?;
+    let report = state.ingest.traces(principal.tenant, &request).await.map_err(|e| refusal_of(e, encoding))?;
     let answer = ExportTraceServiceResponse { partial_success: trace_partial(&report) };
     Ok(encode_answer(encoding, &answer, answer.encode_to_vec()))
 }
 
 async fn export_logs(State(state): State<HttpState>, headers: HeaderMap, body: Bytes) -> Result<Response, Refusal> {
+    let principal = authorize(&state, &headers).inspect_err(|r| r.count(Signal::LogRecords))?;
     let (encoding, request) = decode_request::<ExportLogsServiceRequest>(&headers, &body, state.limits)
         .inspect_err(|r| r.count(Signal::LogRecords))?;
-    let report = state.ingest.logs(TenantId::DEFAULT, &request).await.map_err(|e| refusal_of(e, encoding))?;
+    state
+        .gate
+        .admit(&principal, request.encoded_len() as u64, log_record_count(&request))
+        .map_err(|e| rate_refusal(e, encoding))
+        .inspect_err(|r| r.count(Signal::LogRecords))?;
+    let report = state.ingest.logs(principal.tenant, &request).await.map_err(|e| refusal_of(e, encoding))?;
     let answer = ExportLogsServiceResponse { partial_success: logs_partial(&report) };
     Ok(encode_answer(encoding, &answer, answer.encode_to_vec()))
 }

@@ -36,6 +36,12 @@ pub enum Refusal {
     Overloaded,
     /// The store could not make the data durable.
     Unavailable,
+    /// No valid API key.
+    Unauthenticated,
+    /// A valid key without the `ingest` scope.
+    PermissionDenied,
+    /// The tenant was over its ingest rate.
+    RateLimited,
 }
 
 impl Refusal {
@@ -46,6 +52,9 @@ impl Refusal {
             Refusal::UnsupportedMediaType => "unsupported_media_type",
             Refusal::Overloaded => "overloaded",
             Refusal::Unavailable => "unavailable",
+            Refusal::Unauthenticated => "unauthenticated",
+            Refusal::PermissionDenied => "permission_denied",
+            Refusal::RateLimited => "rate_limited",
         }
     }
 }

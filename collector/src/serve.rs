@@ -10,10 +10,14 @@ use anyhow::Context;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
+use tracehound_auth::rate_limit::Limits;
+use tracehound_auth::Gate;
 use tracehound_collector::ingest::Ingest;
 use tracehound_collector::normalize::NormalizeConfig;
 use tracehound_collector::otlp_grpc::{Logs, OtlpGrpc, Traces};
 use tracehound_collector::otlp_http::{self, HttpLimits};
+use tracehound_collector::redact::{RedactConfig, Redactor};
+use tracehound_collector::tls::{serve_router, ServerTls};
 use tracehound_store::retention::RetentionPolicy;
 use tracehound_store::search::{Indexer, IndexerConfig, SearchIndex};
 use tracehound_store::writer::{Writer, WriterConfig};
@@ -92,6 +96,35 @@ pub struct ServeArgs {
     /// Extra attribute keys naming the tool schema version.
     #[arg(long, env = "TRACEHOUND_TOOL_SCHEMA_VERSION_KEYS", value_delimiter = ',')]
     tool_schema_version_keys: Vec<String>,
+    /// API keys file (`tracehound keys add`); default keys.json in --data-dir. With a live key
+    /// in it, every OTLP export and API call must carry `authorization: Bearer <key>`.
+    #[arg(long, env = "TRACEHOUND_KEYS_FILE")]
+    keys_file: Option<PathBuf>,
+    /// Serve without keys on non-loopback addresses (otherwise refused: anyone could read).
+    #[arg(long, env = "TRACEHOUND_INSECURE_NO_AUTH")]
+    insecure_no_auth: bool,
+    /// Default ingest limit per tenant, in export bytes per second (unset: unlimited);
+    /// `tracehound keys limit` overrides it per tenant.
+    #[arg(long, env = "TRACEHOUND_TENANT_MAX_BYTES_PER_SEC")]
+    tenant_max_bytes_per_sec: Option<u64>,
+    /// Default ingest limit per tenant, in spans and log records per second (unset: unlimited).
+    #[arg(long, env = "TRACEHOUND_TENANT_MAX_SPANS_PER_SEC")]
+    tenant_max_spans_per_sec: Option<u64>,
+    /// PEM certificate chain served by all three listeners (with --tls-key).
+    #[arg(long, env = "TRACEHOUND_TLS_CERT")]
+    tls_cert: Option<PathBuf>,
+    /// PEM private key of --tls-cert.
+    #[arg(long, env = "TRACEHOUND_TLS_KEY")]
+    tls_key: Option<PathBuf>,
+    /// Redact at ingest with every built-in detector (email, bearer, api_key, card, ipv6, ipv4, phone).
+    #[arg(long, env = "TRACEHOUND_REDACT")]
+    redact: bool,
+    /// Redact at ingest with these built-in detectors only (comma-separated; `ip` = both families).
+    #[arg(long, env = "TRACEHOUND_REDACT_DETECTORS", value_delimiter = ',')]
+    redact_detectors: Vec<String>,
+    /// A redaction rule NAME=REGEX (repeatable); matches become `[REDACTED:NAME]`.
+    #[arg(long = "redact-rule", env = "TRACEHOUND_REDACT_RULE")]
+    redact_rules: Vec<String>,
 }
 
 impl ServeArgs {
@@ -128,6 +161,14 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
 }
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    // Configuration errors first, before the store is touched.
+    let redact_config = RedactConfig::from_flags(args.redact, &args.redact_detectors, &args.redact_rules)?;
+    let redactor = Redactor::new(&redact_config)?;
+    if let Some(redactor) = &redactor {
+        tracing::info!(rules = ?redactor.rule_names(), "redacting at ingest");
+    }
+    let tls = ServerTls::load(args.tls_cert.as_deref(), args.tls_key.as_deref()).await?;
+    let gate = open_gate(&args)?;
     std::fs::create_dir_all(&args.data_dir)
         .with_context(|| format!("cannot create data directory {}", args.data_dir.display()))?;
     let store =
@@ -156,7 +197,9 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         Some(retention),
     )?;
     let api_writer = writer.clone();
-    let ingest = Ingest::new(writer, args.normalize_config()).with_memory_budget(args.max_inflight_bytes);
+    let ingest = Ingest::new(writer, args.normalize_config())
+        .with_memory_budget(args.max_inflight_bytes)
+        .with_redactor(redactor);
 
     let bind = |addr: SocketAddr, what: &'static str| async move {
         TcpListener::bind(addr).await.with_context(|| format!("cannot listen for {what} on {addr}"))
@@ -171,14 +214,22 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         let _ = rx.wait_for(|stop| *stop).await;
     };
 
-    let grpc = tonic::transport::Server::builder()
-        .add_service(OtlpGrpc::<Traces>::new(ingest.clone(), args.max_decompressed_bytes))
-        .add_service(OtlpGrpc::<Logs>::new(ingest.clone(), args.max_decompressed_bytes))
+    let mut grpc_builder = tonic::transport::Server::builder();
+    if let Some(tls) = &tls {
+        grpc_builder = grpc_builder.tls_config(tls.grpc()).context("cannot set up TLS for OTLP/gRPC")?;
+    }
+    let grpc = grpc_builder
+        .add_service(OtlpGrpc::<Traces>::new(ingest.clone(), args.max_decompressed_bytes).with_gate(gate.clone()))
+        .add_service(OtlpGrpc::<Logs>::new(ingest.clone(), args.max_decompressed_bytes).with_gate(gate.clone()))
         .serve_with_incoming_shutdown(tokio_stream_of(grpc_listener), stopped(stop_rx.clone()));
     let limits =
         HttpLimits { max_body_bytes: args.max_body_bytes, max_decompressed_bytes: args.max_decompressed_bytes };
-    let http = axum::serve(http_listener, otlp_http::router(ingest.clone(), limits))
-        .with_graceful_shutdown(stopped(stop_rx.clone()));
+    let http = serve_router(
+        http_listener,
+        otlp_http::router_with_gate(ingest.clone(), limits, gate.clone()),
+        tls.clone(),
+        stopped(stop_rx.clone()),
+    );
     let ready = Arc::new(AtomicBool::new(false));
     let api_state = tracehound_query::api::ApiState {
         store: store.clone(),
@@ -186,18 +237,24 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         search: Some(search),
         writer: Some(api_writer),
     };
-    let api = axum::serve(api_listener, tracehound_query::api::router(api_state))
-        .with_graceful_shutdown(stopped(stop_rx.clone()));
+    let access = tracehound_query::access::AccessState {
+        gate: gate.clone(),
+        store: store.clone(),
+        cookie_secure: tls.is_some(),
+    };
+    let api_router = tracehound_query::access::secure(tracehound_query::api::router(api_state), access);
+    let api = serve_router(api_listener, api_router, tls.clone(), stopped(stop_rx.clone()));
 
     let grpc_task = tokio::spawn(grpc);
-    let http_task = tokio::spawn(async move { http.await });
-    let api_task = tokio::spawn(async move { api.await });
+    let http_task = tokio::spawn(http);
+    let api_task = tokio::spawn(api);
     ready.store(true, Ordering::SeqCst);
     tracing::info!(
         otlp_grpc = %args.otlp_grpc_addr,
         otlp_http = %args.otlp_http_addr,
         api = %args.api_addr,
         data_dir = %args.data_dir.display(),
+        tls = tls.is_some(),
         "tracehound is ready"
     );
 
@@ -216,6 +273,42 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     tokio::task::spawn_blocking(move || indexer.stop()).await?;
     tracing::info!("stopped cleanly");
     Ok(())
+}
+
+/// Loads the keys and applies the secure default: without keys, serve only on loopback
+/// unless `--insecure-no-auth`.
+fn open_gate(args: &ServeArgs) -> anyhow::Result<Gate> {
+    let path = crate::keys_cmd::keys_file_path(args.keys_file.as_ref(), &args.data_dir);
+    let defaults =
+        Limits { bytes_per_sec: args.tenant_max_bytes_per_sec, spans_per_sec: args.tenant_max_spans_per_sec };
+    let gate = Gate::from_keys_file(&path, defaults)
+        .with_context(|| format!("cannot read the keys file {}", path.display()))?;
+    if gate.is_enforcing() {
+        tracing::info!(keys_file = %path.display(), "API keys required on OTLP and the API");
+        return Ok(gate);
+    }
+    let addrs = [args.otlp_grpc_addr, args.otlp_http_addr, args.api_addr];
+    let exposed: Vec<String> = addrs.iter().filter(|a| !a.ip().is_loopback()).map(|a| a.to_string()).collect();
+    if exposed.is_empty() {
+        tracing::warn!(
+            keys_file = %path.display(),
+            "no API keys configured: serving without authentication, only because every listener is on loopback"
+        );
+    } else if args.insecure_no_auth {
+        tracing::warn!(
+            listeners = %exposed.join(", "),
+            "no API keys configured and --insecure-no-auth given: anyone who can reach these addresses can read and write"
+        );
+    } else {
+        anyhow::bail!(
+            "refusing to listen on {} without API keys: anyone could read the stored prompts. \
+             Create a key (`tracehound keys add --tenant NAME --scope ingest --scope read --keys-file {}`), \
+             listen on 127.0.0.1 only, or pass --insecure-no-auth",
+            exposed.join(", "),
+            path.display()
+        );
+    }
+    Ok(gate)
 }
 
 fn tokio_stream_of(listener: TcpListener) -> tokio_stream::wrappers::TcpListenerStream {

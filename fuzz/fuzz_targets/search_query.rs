@@ -21,7 +21,11 @@ fuzz_target!(|data: &[u8]| {
         }
         Err(error) => {
             // The position is shown under the query with a caret: it must point into it.
-            assert!(error.position <= text.chars().count(), "error position {} past the end of {text:?}", error.position);
+            assert!(
+                error.position <= text.chars().count(),
+                "error position {} past the end of {text:?}",
+                error.position
+            );
         }
     }
 });

@@ -347,6 +347,9 @@
         ["service", node.service],
       ]),
       versions.length ? versionBadges(Object.fromEntries(versions)) : null,
+      Object.keys(node.redactions || {}).length
+        ? h("p", { class: "muted small redactions", text: "redacted at ingest: " + Object.entries(node.redactions).map(([rule, n]) => n + " " + rule).join(", ") })
+        : null,
       node.error || node.status === "error"
         ? h("div", { class: "errors" }, h("strong", { text: (node.error && node.error.error_type) || "error" }),
           TH.longText((node.error && node.error.message) || node.status_message || "", { class: "error-text" }),

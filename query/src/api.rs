@@ -14,6 +14,7 @@ use tracehound_store::search::SearchIndex;
 use tracehound_store::{Store, TenantId};
 use utoipa::OpenApi;
 
+use crate::access::BearerAuth;
 use crate::api_error::ApiError;
 use crate::listing::{self, ListParams, ListQuery};
 use crate::lookup;
@@ -37,18 +38,16 @@ pub struct ApiState {
     pub writer: Option<tracehound_store::writer::Writer>,
 }
 
-/// The tenant a request reads from.
-///
-/// Every request reads the default tenant until API keys carry one; handlers take this
-/// extractor already so that only this function changes then.
+/// The tenant a request reads from: its key's, as established by the access guard
+/// (`access.rs`), which the binary puts in front of every route.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Tenant(pub TenantId);
 
 impl<S: Send + Sync> FromRequestParts<S> for Tenant {
     type Rejection = Infallible;
 
-    async fn from_request_parts(_parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        Ok(Tenant(TenantId::DEFAULT))
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        Ok(Tenant(crate::access::tenant_of(&parts.extensions)))
     }
 }
 
@@ -85,6 +84,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Tracehound query API", description = "Read LLM requests, sessions and their span trees."),
+    modifiers(&BearerAuth),
     paths(
         readyz,
         get_lookup,
@@ -103,7 +103,8 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
         crate::evidence_api::get_versions,
         crate::evidence_api::get_compare,
         crate::evidence_api::get_postmortem,
-        crate::metrics::get_metrics
+        crate::metrics::get_metrics,
+        crate::access::get_audit
     ),
     components(schemas(
         LookupAnswer,
@@ -125,6 +126,8 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
         crate::holds_api::HoldInput,
         crate::holds_api::HoldView,
         crate::holds_api::HoldList,
+        crate::access::AuditList,
+        crate::access::AuditView,
         ErrorBody
     ))
 )]
@@ -297,9 +300,13 @@ async fn search_requests(
     path = "/api/v1/stats",
     responses((status = 200, description = "Counts, disk use by part, oldest data, index lag, retention", body = Stats))
 )]
-async fn get_stats(State(state): State<ApiState>, Tenant(tenant): Tenant) -> Result<Json<Stats>, ApiError> {
+async fn get_stats(
+    State(state): State<ApiState>,
+    Tenant(tenant): Tenant,
+    scoped: crate::access::TenantScoped,
+) -> Result<Json<Stats>, ApiError> {
     let search = state.search.clone();
-    read(&state, move |store| crate::stats::stats(store, search.as_ref(), tenant)).await.map(Json)
+    read(&state, move |store| crate::stats::stats(store, search.as_ref(), tenant)).await.map(|s| Json(scoped.stats(s)))
 }
 
 /// This document.

@@ -65,6 +65,24 @@ pub enum CliError {
     Output(#[from] std::io::Error),
 }
 
+/// Environment variable holding the API key the CLI sends (`authorization: Bearer`).
+pub const API_KEY_ENV: &str = "TRACEHOUND_API_KEY";
+
+/// The `authorization` header of the key in [`API_KEY_ENV`], if set.
+fn api_key_headers() -> Result<Option<reqwest::header::HeaderMap>, String> {
+    let Ok(key) = std::env::var(API_KEY_ENV) else { return Ok(None) };
+    let key = key.trim();
+    if key.is_empty() {
+        return Ok(None);
+    }
+    let mut value = reqwest::header::HeaderValue::from_str(&format!("Bearer {key}"))
+        .map_err(|_| format!("{API_KEY_ENV} holds characters a key never has"))?;
+    value.set_sensitive(true);
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(reqwest::header::AUTHORIZATION, value);
+    Ok(Some(headers))
+}
+
 /// A connection to one query API.
 #[derive(Debug, Clone)]
 pub struct ApiClient {
@@ -82,11 +100,11 @@ impl ApiClient {
         if !matches!(base.scheme(), "http" | "https") || base.cannot_be_a_base() {
             return Err(invalid("expected an http:// URL".into()));
         }
-        let http = Client::builder()
-            .connect_timeout(CONNECT_TIMEOUT)
-            .timeout(ANSWER_TIMEOUT)
-            .build()
-            .map_err(|e| invalid(innermost(&e)))?;
+        let mut builder = Client::builder().connect_timeout(CONNECT_TIMEOUT).timeout(ANSWER_TIMEOUT);
+        if let Some(headers) = api_key_headers().map_err(invalid)? {
+            builder = builder.default_headers(headers);
+        }
+        let http = builder.build().map_err(|e| invalid(innermost(&e)))?;
         Ok(ApiClient { base, shown_url, http })
     }
 

@@ -4,6 +4,7 @@
 //! The API answers with the types of [`views`]; the CLI reads the same types back and
 //! renders them as text ([`render`]).
 
+pub mod access;
 pub mod api;
 pub mod api_error;
 pub mod assess;
@@ -23,6 +24,7 @@ pub mod render;
 pub mod search;
 pub mod search_syntax;
 pub mod server_timing;
+pub mod signin;
 pub mod stats;
 pub mod time_range;
 pub mod timestamp;

@@ -12,7 +12,9 @@ use crate::assess::{scan_window, Assessed, Criteria};
 use crate::compare::{compare_assessed, default_baseline, dimension_values, CompareAnswer};
 use crate::failing::{choose_diverse, examples, FailingExample, Window, WindowView};
 use crate::timestamp::format_rfc3339;
-use crate::versions::{changes_between, share, version_values, DimensionVersions, VersionChange};
+use crate::versions::{
+    changes_between, per_request_dimensions, share, version_values, DimensionVersions, VersionChange,
+};
 
 /// How far before the window changes are reported.
 pub const CHANGE_LOOKBACK_NANOS: u64 = 48 * 3_600 * 1_000_000_000;
@@ -153,7 +155,11 @@ pub fn postmortem(
     let (now, t1) = scan_window(store, tenant, incident.since, incident.until, &criteria)?;
     let (before, t2) = scan_window(store, tenant, baseline.since, baseline.until, &criteria)?;
     let compare = compare_assessed(&now, incident, &before, baseline, t1 || t2);
-    let changes = changes_between(store, tenant, incident.since.saturating_sub(CHANGE_LOOKBACK_NANOS), incident.until)?;
+    let versions = version_values(store, tenant, &now)?;
+    let noisy = per_request_dimensions(&versions);
+    let mut changes =
+        changes_between(store, tenant, incident.since.saturating_sub(CHANGE_LOOKBACK_NANOS), incident.until)?;
+    changes.retain(|c| !noisy.contains(&c.dimension));
     let chosen = choose_diverse(&now, evidence);
     let hints = hints(&compare, &changes);
     Ok(Postmortem {
@@ -161,7 +167,7 @@ pub fn postmortem(
         baseline: baseline.into(),
         scope: scope(&now),
         detection: detection(&now),
-        versions: version_values(store, tenant, &now)?,
+        versions,
         timeline: timeline(&now, &changes, &compare),
         changes,
         evidence: examples(store, tenant, &now, &chosen)?,

@@ -63,7 +63,7 @@ fn write_all(pm: &Postmortem, md: &mut String) -> std::fmt::Result {
         md,
         "| dimension | value | requests | failing share | mean score | first seen |\n|---|---|---|---|---|---|"
     )?;
-    for dim in &pm.versions {
+    for dim in pm.versions.iter().filter(|d| !d.per_request) {
         for v in &dim.values {
             let mean = v.mean_score.map_or("-".to_string(), |m| format!("{m:.2}"));
             let first = v.first_seen_ever.as_deref().unwrap_or(&v.first_seen);
@@ -76,6 +76,16 @@ fn write_all(pm: &Postmortem, md: &mut String) -> std::fmt::Result {
                 v.failing_share * 100.0
             )?;
         }
+    }
+
+    for dim in pm.versions.iter().filter(|d| d.per_request) {
+        writeln!(
+            md,
+            "\n`{}` took {} different values in {} requests: it varies per request, so it is not listed as a version.",
+            dim.dimension,
+            dim.values.len(),
+            pm.scope.requests
+        )?;
     }
 
     writeln!(md, "\n## Changes in the 48 hours before\n")?;

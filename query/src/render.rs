@@ -332,6 +332,11 @@ fn span_text(out: &mut String, node: &SpanNode, indent: usize) {
             block(out, at, "output: ", output);
         }
     }
+    // Says the evidence is not verbatim here, so nobody mistakes a marker for what was sent.
+    if !span.redactions.is_empty() {
+        let counts: Vec<String> = span.redactions.iter().map(|(rule, n)| format!("{n} {}", clean(rule))).collect();
+        line(out, at, &format!("redacted at ingest: {}", counts.join(", ")));
+    }
 }
 
 fn messages(out: &mut String, indent: usize, list: &[Message]) {
@@ -534,6 +539,17 @@ mod tests {
     tokens: 31 in / 12 out
 ";
         assert!(rendered().contains(expected), "got:\n{}", rendered());
+    }
+
+    #[test]
+    fn a_span_with_redactions_says_how_many_of_each_rule() {
+        let mut json = request_json();
+        json["spans"][0]["children"][0]["redactions"] = json!({"card": 1, "email": 2});
+        let view: RequestView = serde_json::from_value(json).expect("a RequestView");
+        let mut out = Vec::new();
+        render_request(&view, &mut out).expect("render");
+        let text = String::from_utf8(out).expect("utf-8");
+        assert!(text.contains("    tokens: 31 in / 12 out\n    redacted at ingest: 1 card, 2 email\n"), "got:\n{text}");
     }
 
     #[test]

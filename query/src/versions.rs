@@ -50,8 +50,21 @@ pub struct VersionValue {
 pub struct DimensionVersions {
     /// Dimension name (`prompt_version`, `request_model`, ...).
     pub dimension: String,
+    /// True when nearly every request carries a value of its own (a fingerprint of text
+    /// that embeds per-request context, say): such values are not versions, and their
+    /// first sightings are left out of `changes`.
+    pub per_request: bool,
     /// Its values.
     pub values: Vec<VersionValue>,
+}
+
+/// A dimension varies per request when it has more than this many values and more than
+/// one value for every two requests.
+const PER_REQUEST_MIN_VALUES: usize = 3;
+
+/// The names of the dimensions that vary per request.
+pub fn per_request_dimensions(dimensions: &[DimensionVersions]) -> Vec<String> {
+    dimensions.iter().filter(|d| d.per_request).map(|d| d.dimension.clone()).collect()
 }
 
 /// A value first seen inside a window.
@@ -138,7 +151,8 @@ pub fn version_values(
             continue;
         }
         values.sort_by(|a, b| b.request_count.cmp(&a.request_count).then(a.value.cmp(&b.value)));
-        out.push(DimensionVersions { dimension: dim.as_str().to_string(), values });
+        let per_request = values.len() > PER_REQUEST_MIN_VALUES && values.len() * 2 > assessed.len();
+        out.push(DimensionVersions { dimension: dim.as_str().to_string(), per_request, values });
     }
     Ok(out)
 }
@@ -163,13 +177,11 @@ pub fn changes_between(store: &Store, tenant: TenantId, from: u64, to: u64) -> R
 /// Answers `GET /api/v1/versions`.
 pub fn versions(store: &Store, tenant: TenantId, window: Window) -> Result<VersionsAnswer, ApiError> {
     let (assessed, truncated) = scan_window(store, tenant, window.since, window.until, &Criteria::default())?;
-    Ok(VersionsAnswer {
-        window: window.into(),
-        requests: assessed.len(),
-        dimensions: version_values(store, tenant, &assessed)?,
-        changes: changes_between(store, tenant, window.since, window.until)?,
-        truncated,
-    })
+    let dimensions = version_values(store, tenant, &assessed)?;
+    let noisy = per_request_dimensions(&dimensions);
+    let mut changes = changes_between(store, tenant, window.since, window.until)?;
+    changes.retain(|c| !noisy.contains(&c.dimension));
+    Ok(VersionsAnswer { window: window.into(), requests: assessed.len(), dimensions, changes, truncated })
 }
 
 /// `part / whole`, 0 for an empty whole.

@@ -4,6 +4,7 @@
 //! Knows nothing of OTLP transports, HTTP or queries: the collector hands it normalized
 //! [`model::Span`]s through a [`writer::Writer`], and the query side reads through [`Store`].
 
+pub mod audit;
 pub mod codec;
 pub mod error;
 pub mod holds;

@@ -592,6 +592,9 @@ pub struct Span {
     /// What was sent, verbatim.
     #[serde(default)]
     pub raw: RawSpan,
+    /// Values redacted at ingest, counted by rule (`email`, `card`, ...).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub redactions: BTreeMap<String, u64>,
 }
 
 impl Span {
@@ -636,6 +639,9 @@ pub struct LogRecord {
     /// What the collector read out of this record for its span (messages, model...).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub llm: Option<LlmCall>,
+    /// Values redacted at ingest, counted by rule (`email`, `card`, ...).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub redactions: BTreeMap<String, u64>,
 }
 
 fn is_zero(n: &u32) -> bool {

@@ -78,6 +78,8 @@ pub struct Store {
     pub(crate) scores: Keyspace,
     /// Incident holds: what retention must keep (see `holds.rs`).
     pub(crate) holds: Keyspace,
+    /// The audit trail of evidence reads (see `audit.rs`).
+    pub(crate) audit: Keyspace,
     /// Serializes hold changes with retention's decide-and-delete steps, so a hold that
     /// was answered 201 is seen by every later deletion.
     pub(crate) hold_lock: Arc<std::sync::Mutex<()>>,
@@ -143,6 +145,7 @@ impl Store {
             versions: db.keyspace("versions", plain)?,
             scores: db.keyspace("scores", plain)?,
             holds: db.keyspace("holds", plain)?,
+            audit: db.keyspace("audit", plain)?,
             hold_lock: Arc::default(),
             meta,
             path: dir.to_path_buf(),

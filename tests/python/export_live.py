@@ -1,12 +1,15 @@
 """Exports live LLM-shaped traffic to a Tracehound server with the real OpenTelemetry SDK.
 
-Usage: export_live.py PROTOCOL ENDPOINT RUN_ID
+Usage: export_live.py PROTOCOL ENDPOINT RUN_ID [CA_PEM]
   PROTOCOL  grpc | http
-  ENDPOINT  e.g. http://127.0.0.1:4317 (grpc) or http://127.0.0.1:4318 (http)
+  ENDPOINT  e.g. http://127.0.0.1:4317 (grpc) or http://127.0.0.1:4318 (http);
+            https://... with CA_PEM to export over TLS
+  CA_PEM    certificate authority the server's certificate is checked against
 Prints one JSON object: the request ids, session id and texts it sent, for the test to look up.
 """
 
 import json
+import os
 import sys
 
 from opentelemetry import trace
@@ -16,25 +19,37 @@ from opentelemetry.sdk.trace.export import BatchSpanProcessor
 from opentelemetry.trace import Status, StatusCode
 
 
-def exporter_for(protocol, endpoint):
+def exporter_for(protocol, endpoint, ca_path=None):
     if protocol == "grpc":
         from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
 
-        return OTLPSpanExporter(endpoint=endpoint, insecure=True)
+        if ca_path is None:
+            return OTLPSpanExporter(endpoint=endpoint, insecure=True)
+        import grpc
+
+        with open(ca_path, "rb") as ca:
+            credentials = grpc.ssl_channel_credentials(root_certificates=ca.read())
+        return OTLPSpanExporter(endpoint=endpoint, insecure=False, credentials=credentials)
     from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
-    return OTLPSpanExporter(endpoint=endpoint.rstrip("/") + "/v1/traces")
+    if ca_path is not None:
+        # requests lets these variables override the session's CA file (it passes no
+        # per-request `verify`), so a machine-wide bundle would hide the one given here.
+        os.environ.pop("REQUESTS_CA_BUNDLE", None)
+        os.environ.pop("CURL_CA_BUNDLE", None)
+    return OTLPSpanExporter(endpoint=endpoint.rstrip("/") + "/v1/traces", certificate_file=ca_path)
 
 
 def main():
     protocol, endpoint, run_id = sys.argv[1], sys.argv[2], sys.argv[3]
+    ca_path = sys.argv[4] if len(sys.argv) > 4 else None
     resource = Resource.create(
         {"service.name": "live-agent", "service.version": "2.0.1", "deployment.environment.name": "test"}
     )
     provider = TracerProvider(resource=resource)
     # Small batches so one trace spreads over several export requests, children first.
     provider.add_span_processor(
-        BatchSpanProcessor(exporter_for(protocol, endpoint), max_export_batch_size=2, schedule_delay_millis=50)
+        BatchSpanProcessor(exporter_for(protocol, endpoint, ca_path), max_export_batch_size=2, schedule_delay_millis=50)
     )
     tracer = provider.get_tracer("live-agent", "1.0")
     session_id = f"sess_live_{run_id}"

@@ -86,6 +86,8 @@ fn normalize_record(
         resource: resource.to_vec(),
         scope_name: scope_name.to_string(),
         llm,
+        // Filled by redaction, after normalization.
+        redactions: Default::default(),
     };
     (normalized, converter.truncated_values)
 }

@@ -138,6 +138,8 @@ fn normalize_span(span: &ProtoSpan, ids: SpanIds, context: &ScopeContext<'_>, cf
         error,
         versions,
         raw,
+        // Filled by redaction, after normalization.
+        redactions: Default::default(),
     };
     (normalized, converter.truncated_values)
 }

@@ -46,7 +46,12 @@ pub fn versions_of(sources: VersionSources<'_, '_>, cfg: &NormalizeConfig) -> BT
         (VersionDimension::PromptVersion, declared(&cfg.prompt_version_keys)),
         (
             VersionDimension::SystemInstructionsFingerprint,
-            llm.and_then(|call| call.system_instructions.as_deref()).map(system_instructions_fingerprint),
+            // The template, when the convention carries one: rendered system instructions
+            // often hold per-request context (retrieved documents, the customer's tier), so
+            // their fingerprint changes on every request and stops being a version.
+            declared(&keys(&["llm.prompt_template.template", "traceloop.prompt.template"]))
+                .or_else(|| llm.and_then(|call| call.system_instructions.clone()))
+                .map(|text| system_instructions_fingerprint(&text)),
         ),
         (VersionDimension::RetrievalComponent, sources.retrieval.and_then(|retrieval| retrieval.data_source.clone())),
         (VersionDimension::IndexVersion, declared(&cfg.index_version_keys)),
@@ -184,6 +189,21 @@ mod tests {
         assert!(versions(&[], &[], Some(&with)).contains_key(&VersionDimension::SystemInstructionsFingerprint));
         assert!(!versions(&[], &[], Some(&LlmCall::default()))
             .contains_key(&VersionDimension::SystemInstructionsFingerprint));
+    }
+
+    #[test]
+    fn the_prompt_template_is_fingerprinted_rather_than_its_rendering() {
+        let template = [kv("llm.prompt_template.template", AttrValue::Str("Be brief. Tier: {tier}".into()))];
+        let rendered =
+            |tier: &str| LlmCall { system_instructions: Some(format!("Be brief. Tier: {tier}")), ..LlmCall::default() };
+        let gold = versions(&template, &[], Some(&rendered("gold")));
+        let free = versions(&template, &[], Some(&rendered("free")));
+        let dim = VersionDimension::SystemInstructionsFingerprint;
+        assert_eq!(gold.get(&dim), free.get(&dim));
+        assert_ne!(
+            versions(&[], &[], Some(&rendered("gold"))).get(&dim),
+            versions(&[], &[], Some(&rendered("free"))).get(&dim)
+        );
     }
 
     #[test]

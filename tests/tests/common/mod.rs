@@ -3,8 +3,10 @@
 
 #![allow(dead_code)]
 
+pub mod keys;
 pub mod otlp;
 pub mod replay;
+pub mod tls;
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -21,6 +23,10 @@ pub struct Server {
     pub http_addr: String,
     pub api_addr: String,
     extra_args: Vec<String>,
+    /// `http`, or `https` when started with TLS.
+    pub scheme: &'static str,
+    /// Trusts the test CA when started with TLS.
+    client: reqwest::blocking::Client,
 }
 
 /// Path of the `tracehound` binary built by `make build`.
@@ -49,13 +55,28 @@ impl Server {
 
     /// Starts a server with extra `serve` flags.
     pub fn start_with(data_dir: &Path, extra: &[&str]) -> Server {
+        Server::start_configured(data_dir, extra, None)
+    }
+
+    /// Starts a server serving TLS on every listener with the test certificate.
+    pub fn start_tls(data_dir: &Path, tls: &tls::TestTls, extra: &[&str]) -> Server {
+        Server::start_configured(data_dir, extra, Some(tls))
+    }
+
+    fn start_configured(data_dir: &Path, extra: &[&str], tls: Option<&tls::TestTls>) -> Server {
+        let mut extra_args: Vec<String> = extra.iter().map(|s| s.to_string()).collect();
+        if let Some(tls) = tls {
+            extra_args.extend(tls.serve_flags());
+        }
         let mut server = Server {
             child: None,
             data_dir: data_dir.to_path_buf(),
             grpc_addr: format!("127.0.0.1:{}", free_port()),
             http_addr: format!("127.0.0.1:{}", free_port()),
             api_addr: format!("127.0.0.1:{}", free_port()),
-            extra_args: extra.iter().map(|s| s.to_string()).collect(),
+            extra_args,
+            scheme: if tls.is_some() { "https" } else { "http" },
+            client: tls.map(tls::TestTls::client).unwrap_or_default(),
         };
         server.spawn();
         server
@@ -87,7 +108,7 @@ impl Server {
 
     fn wait_ready(&mut self) {
         let deadline = Instant::now() + Duration::from_secs(30);
-        let client = reqwest::blocking::Client::new();
+        let client = self.client.clone();
         while Instant::now() < deadline {
             if let Some(child) = self.child.as_mut() {
                 if let Ok(Some(status)) = child.try_wait() {
@@ -102,6 +123,11 @@ impl Server {
             std::thread::sleep(Duration::from_millis(50));
         }
         panic!("tracehound did not become ready within 30 s");
+    }
+
+    /// An HTTP client for this server (trusting its test CA under TLS).
+    pub fn client(&self) -> reqwest::blocking::Client {
+        self.client.clone()
     }
 
     /// PID of the server process.
@@ -141,22 +167,22 @@ impl Server {
 
     /// Full URL of an API path.
     pub fn api(&self, path: &str) -> String {
-        format!("http://{}{}", self.api_addr, path)
+        format!("{}://{}{}", self.scheme, self.api_addr, path)
     }
 
     /// Full URL of an OTLP/HTTP path.
     pub fn otlp_http(&self, path: &str) -> String {
-        format!("http://{}{}", self.http_addr, path)
+        format!("{}://{}{}", self.scheme, self.http_addr, path)
     }
 
     /// gRPC endpoint URL.
     pub fn grpc_endpoint(&self) -> String {
-        format!("http://{}", self.grpc_addr)
+        format!("{}://{}", self.scheme, self.grpc_addr)
     }
 
     /// GET an API path and parse the JSON; returns the status too.
     pub fn get_json(&self, path: &str) -> (u16, Value) {
-        let resp = reqwest::blocking::get(self.api(path)).expect("API reachable");
+        let resp = self.client.get(self.api(path)).send().expect("API reachable");
         let status = resp.status().as_u16();
         let body = resp.text().expect("body");
         (status, serde_json::from_str(&body).unwrap_or(Value::String(body)))
