@@ -154,9 +154,12 @@ pub fn postmortem(
     let criteria = Criteria::default();
     let (now, t1) = scan_window(store, tenant, incident.since, incident.until, &criteria)?;
     let (before, t2) = scan_window(store, tenant, baseline.since, baseline.until, &criteria)?;
-    let compare = compare_assessed(&now, incident, &before, baseline, t1 || t2);
+    let mut compare = compare_assessed(&now, incident, &before, baseline, t1 || t2);
     let versions = version_values(store, tenant, &now)?;
     let noisy = per_request_dimensions(&versions);
+    // A value carried by one request is over-represented among failures whenever that
+    // request fails: for a dimension that varies per request, that is noise, not evidence.
+    compare.over_represented.retain(|o| !noisy.contains(&o.dimension));
     let mut changes =
         changes_between(store, tenant, incident.since.saturating_sub(CHANGE_LOOKBACK_NANOS), incident.until)?;
     changes.retain(|c| !noisy.contains(&c.dimension));
