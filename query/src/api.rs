@@ -133,8 +133,8 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 )]
 struct ApiDoc;
 
-/// Runs a blocking store read off the async workers.
-async fn read<T, F>(state: &ApiState, read: F) -> Result<T, ApiError>
+/// Runs a blocking store call off the async workers; every handler goes through it.
+pub(crate) async fn read<T, F>(state: &ApiState, read: F) -> Result<T, ApiError>
 where
     T: Send + 'static,
     F: FnOnce(&Store) -> Result<T, ApiError> + Send + 'static,

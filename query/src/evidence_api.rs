@@ -11,7 +11,7 @@ use tracehound_store::model::{Score, ScoreTargetKind};
 use tracehound_store::{StoreError, WriteBatch};
 use utoipa::ToSchema;
 
-use crate::api::{ApiState, Tenant};
+use crate::api::{read, ApiState, Tenant};
 use crate::api_error::ApiError;
 use crate::compare::{self, CompareAnswer, CompareParams};
 use crate::failing::{self, FailingAnswer, FailingParams, FailingQuery, Window};
@@ -169,14 +169,6 @@ pub async fn post_score(
 
 fn query_params<T>(params: Result<Query<T>, QueryRejection>) -> Result<T, ApiError> {
     params.map(|Query(p)| p).map_err(|e| ApiError::InvalidParameter { name: "query string", reason: e.body_text() })
-}
-
-async fn read<T: Send + 'static>(
-    state: &ApiState,
-    f: impl FnOnce(&tracehound_store::Store) -> Result<T, ApiError> + Send + 'static,
-) -> Result<T, ApiError> {
-    let store = state.store.clone();
-    tokio::task::spawn_blocking(move || f(&store)).await.map_err(|e| ApiError::ReadAborted(e.to_string()))?
 }
 
 /// Distinct failing requests of a window with their whole context, and why each fails.

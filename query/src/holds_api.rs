@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use tracehound_store::holds::{Hold, HoldTarget};
 use utoipa::ToSchema;
 
-use crate::api::{ApiState, Tenant};
+use crate::api::{read, ApiState, Tenant};
 use crate::api_error::ApiError;
 use crate::time_range::{now_unix_nanos, parse_time_bound};
 use crate::timestamp::format_rfc3339;
@@ -121,15 +121,6 @@ impl HoldInput {
     }
 }
 
-/// Runs a blocking store call off the async workers.
-async fn blocking<T: Send + 'static>(
-    state: &ApiState,
-    call: impl FnOnce(&tracehound_store::Store) -> Result<T, ApiError> + Send + 'static,
-) -> Result<T, ApiError> {
-    let store = state.store.clone();
-    tokio::task::spawn_blocking(move || call(&store)).await.map_err(|e| ApiError::ReadAborted(e.to_string()))?
-}
-
 /// Keeps a request, a session or a time window from retention; durable when answered.
 #[utoipa::path(
     post,
@@ -149,7 +140,7 @@ pub async fn post_hold(
     let now = now_unix_nanos();
     let target = input.target(now)?;
     let reason = input.reason.trim().to_string();
-    let hold = blocking(&state, move |store| Ok(store.add_hold(tenant, target, &reason, now)?)).await?;
+    let hold = read(&state, move |store| Ok(store.add_hold(tenant, target, &reason, now)?)).await?;
     tracing::info!(id = %hold.id, reason = %hold.reason, "hold created");
     Ok((StatusCode::CREATED, Json(HoldView::from(&hold))))
 }
@@ -157,7 +148,7 @@ pub async fn post_hold(
 /// Every hold, oldest first.
 #[utoipa::path(get, path = "/api/v1/holds", responses((status = 200, description = "The holds", body = HoldList)))]
 pub async fn list_holds(State(state): State<ApiState>, Tenant(tenant): Tenant) -> Result<Json<HoldList>, ApiError> {
-    let holds = blocking(&state, move |store| Ok(store.holds(tenant)?)).await?;
+    let holds = read(&state, move |store| Ok(store.holds(tenant)?)).await?;
     Ok(Json(HoldList { holds: holds.iter().map(HoldView::from).collect() }))
 }
 
@@ -178,7 +169,7 @@ pub async fn delete_hold(
 ) -> Result<Json<HoldView>, ApiError> {
     let Path(id) = id.map_err(|e| ApiError::InvalidParameter { name: "path", reason: e.body_text() })?;
     let wanted = id.clone();
-    let removed = blocking(&state, move |store| {
+    let removed = read(&state, move |store| {
         let Some(hold) = store.hold(tenant, &wanted)? else { return Ok(None) };
         Ok(store.remove_hold(tenant, &wanted)?.then_some(hold))
     })

@@ -5,7 +5,6 @@
 //! index at scrape time, so they are never stale.
 
 use std::sync::OnceLock;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use axum::extract::State;
 use axum::http::{header, StatusCode};
@@ -29,10 +28,6 @@ pub fn install() -> Result<(), MetricsError> {
     let handle = PrometheusBuilder::new().install_recorder().map_err(|e| MetricsError(e.to_string()))?;
     let _ = HANDLE.set(handle);
     Ok(())
-}
-
-fn now_unix_nano() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64)
 }
 
 /// Renders every metric, after refreshing the gauges of stored state.
@@ -65,7 +60,7 @@ fn refresh_gauges(state: &ApiState) {
         metrics::gauge!("tracehound_index_lag_changes").set(behind as f64);
         let lag = match (behind, index.committed_at()) {
             (0, _) => 0.0,
-            (_, Some(at)) => now_unix_nano().saturating_sub(at) as f64 / 1e9,
+            (_, Some(at)) => crate::time_range::now_unix_nanos().saturating_sub(at) as f64 / 1e9,
             (_, None) => f64::INFINITY,
         };
         metrics::gauge!("tracehound_index_lag_seconds").set(lag);

@@ -324,7 +324,13 @@ impl Store {
             let summary = existing.unwrap_or_else(|| TraceSummary::new(trace_id));
             pending.traces.insert((t, trace_id), (old_start, summary));
         }
+        // Which of the span's version values are new to its trace: the trace summary already
+        // lists every value seen, so this needs no read of the `by_version` index.
+        let mut new_to_trace = vec![true; span.versions.len()];
         if let Some((_, summary)) = pending.traces.get_mut(&(t, trace_id)) {
+            for ((dim, value), new) in span.versions.iter().zip(new_to_trace.iter_mut()) {
+                *new = !summary.versions.get(dim).is_some_and(|seen| seen.contains(value));
+            }
             summary.add_span(span);
         }
         if let Some(request_id) = &span.request_id {
@@ -349,12 +355,10 @@ impl Store {
         if let Some(response_id) = span.llm.as_ref().and_then(|l| l.response_id.as_deref()) {
             tx.insert(&self.by_response, keys::by_response(t, response_id, &trace_id, &span.span_id), []);
         }
-        for (dim, value) in &span.versions {
-            let member_key = keys::by_version(t, *dim, value, &trace_id);
-            let new_member =
-                !pending.version_members.contains(&member_key) && !self.by_version.contains_key(&member_key)?;
-            pending.version_members.insert(member_key.clone());
-            tx.insert(&self.by_version, member_key, []);
+        for ((dim, value), new_member) in span.versions.iter().zip(new_to_trace) {
+            if new_member {
+                tx.insert(&self.by_version, keys::by_version(t, *dim, value, &trace_id), []);
+            }
             let stat = self.pending_version(pending, t, *dim, value)?;
             stat.first_seen = stat.first_seen.min(span.start_unix_nano);
             stat.last_seen = stat.last_seen.max(span.end_unix_nano);
@@ -583,7 +587,6 @@ struct Pending {
     log_keys: HashSet<Vec<u8>>,
     score_keys: HashSet<Vec<u8>>,
     session_members: HashSet<Vec<u8>>,
-    version_members: HashSet<Vec<u8>>,
     /// Per trace: its start time as stored before this group (to move its time key), and
     /// the summary being updated.
     traces: HashMap<(TenantId, TraceId), (Option<u64>, TraceSummary)>,
