@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-use fjall::{Database, Keyspace, KeyspaceCreateOptions, KvSeparationOptions, PersistMode};
+use fjall::{Database, Keyspace, KeyspaceCreateOptions, KvSeparationOptions, PersistMode, Readable};
 
 use crate::codec::{decode, encode};
 use crate::error::Result;
@@ -219,7 +219,9 @@ impl Store {
     pub fn changes_after(&self, seq: u64, max: usize) -> Result<Vec<Change>> {
         let mut out = Vec::new();
         let start = seq.saturating_add(1).to_be_bytes();
-        for item in self.changelog.range(start..) {
+        // A snapshot sees only batches applied whole: plain reads see a batch key by key as
+        // it is applied, so an entry could be seen before the traces it names.
+        for item in self.db.snapshot().range(&self.changelog, start..) {
             if out.len() >= max {
                 break;
             }
@@ -453,16 +455,21 @@ impl Store {
 
     /// Everything stored about a trace, or `None` when it is unknown.
     pub fn trace(&self, t: TenantId, trace_id: &TraceId) -> Result<Option<TraceData>> {
-        let Some(summary) = self.trace_summary(t, trace_id)? else { return Ok(None) };
+        // One snapshot for the summary, spans and logs: never half of a write group.
+        let snapshot = self.db.snapshot();
+        let summary: TraceSummary = match snapshot.get(&self.traces, keys::trace(t, trace_id))? {
+            Some(bytes) => decode("traces", &bytes)?,
+            None => return Ok(None),
+        };
         let prefix = keys::trace_prefix(t, trace_id);
         let mut spans = Vec::new();
-        for item in self.spans.prefix(&prefix) {
+        for item in snapshot.prefix(&self.spans, &prefix) {
             let value = item.value()?;
             spans.push(decode::<Span>("spans", &value)?);
         }
         spans.sort_by_key(|s| (s.start_unix_nano, s.span_id));
         let mut logs = Vec::new();
-        for item in self.logs.prefix(&prefix) {
+        for item in snapshot.prefix(&self.logs, &prefix) {
             let value = item.value()?;
             logs.push(decode::<LogRecord>("logs", &value)?);
         }

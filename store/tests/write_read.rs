@@ -194,3 +194,46 @@ fn a_full_queue_is_refused_at_once() {
     drop(writer);
     thread.join();
 }
+
+/// The search indexer reads the change log while the writer commits: every trace a change
+/// names must already be readable, or the indexer skips it and it is never searchable.
+#[test]
+fn a_trace_named_by_a_visible_change_is_readable() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let reader = store.clone();
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let writing = done.clone();
+    let writer = std::thread::spawn(move || {
+        for group in 0..300u32 {
+            // Many traces per group widen the window between the change-log entry and the
+            // trace summaries inside one batch.
+            let spans = (0..64u32)
+                .map(|i| {
+                    let n = group * 64 + i;
+                    let mut s = span(0, 1, None, u64::from(n));
+                    s.trace_id[..4].copy_from_slice(&n.to_be_bytes());
+                    s.session_id = Some(format!("session-{n}"));
+                    s
+                })
+                .collect();
+            store.write_group(&[batch(spans)]).unwrap();
+        }
+        writing.store(true, std::sync::atomic::Ordering::SeqCst);
+    });
+    let mut seq = 0;
+    let mut unreadable = Vec::new();
+    while !done.load(std::sync::atomic::Ordering::SeqCst) || reader.changes_after(seq, 1).unwrap().len() == 1 {
+        for change in reader.changes_after(seq, 16).unwrap() {
+            for (tenant, trace) in &change.traces {
+                if reader.trace(*tenant, trace).unwrap().is_none() {
+                    unreadable.push(*trace);
+                }
+            }
+            seq = change.seq;
+        }
+    }
+    writer.join().unwrap();
+    assert_eq!(seq, reader.last_change_seq());
+    assert!(unreadable.is_empty(), "{} traces named by a change were not readable", unreadable.len());
+}

@@ -75,10 +75,13 @@ fn now_unix_nano() -> u64 {
 pub fn catch_up(store: &Store, index: &SearchIndex) -> Result<usize, SearchError> {
     let store_err = |e: crate::StoreError| SearchError::Index(e.to_string());
     let mut seq = index.committed_seq();
+    // Read before the log: a change published after this read is in the log by then, so
+    // an empty log with a newer published change really is a gap, not a race.
+    let published = store.last_change_seq();
     let first = store.changes_after(seq, 1).map_err(store_err)?.first().map(|c| c.seq);
     let gap = match first {
         Some(first) => first > seq + 1,
-        None => store.last_change_seq() > seq,
+        None => published > seq,
     };
     if gap {
         tracing::warn!(index_seq = seq, "the index is behind what the change log remembers; rebuilding it");
