@@ -1,5 +1,6 @@
 //! The `tracehound` binary: the server, and the CLI that talks to it.
 
+mod allocator;
 mod keys_cmd;
 mod reindex;
 mod serve;
