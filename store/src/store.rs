@@ -4,6 +4,7 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use fjall::{Database, Keyspace, KeyspaceCreateOptions, KvSeparationOptions, PersistMode, Readable};
 
@@ -168,6 +169,7 @@ impl Store {
     /// Called by the single writer thread only: summaries are read, updated and written
     /// back here, which is only race-free with one writer.
     pub fn write_group(&self, batches: &[WriteBatch]) -> Result<Vec<WriteOutcome>> {
+        let started = Instant::now();
         let mut tx = self.db.batch();
         let mut pending = Pending::default();
         let mut outcomes = Vec::with_capacity(batches.len());
@@ -176,9 +178,13 @@ impl Store {
         }
         let seq = self.stage_change(&mut tx, &pending.touched);
         self.stage_summaries(&mut tx, pending)?;
+        let staged = Instant::now();
         tx.commit()?;
+        let applied = Instant::now();
         self.db.persist(PersistMode::SyncAll)?;
+        let synced = Instant::now();
         self.publish_change(seq);
+        record_group_timing(batches.len(), staged - started, applied - staged, synced - applied);
         Ok(outcomes)
     }
 
@@ -584,6 +590,29 @@ impl Store {
         Ok(out)
     }
 }
+
+/// Where a write group's time went, for `/metrics` and for the log when it was slow: the
+/// acknowledgement of every export in the group waited for all of it.
+fn record_group_timing(batches: usize, stage: Duration, apply: Duration, sync: Duration) {
+    metrics::histogram!("tracehound_write_group_seconds", "step" => "stage").record(stage.as_secs_f64());
+    metrics::histogram!("tracehound_write_group_seconds", "step" => "apply").record(apply.as_secs_f64());
+    metrics::histogram!("tracehound_write_group_seconds", "step" => "fsync").record(sync.as_secs_f64());
+    let total = stage + apply + sync;
+    if total >= SLOW_GROUP {
+        tracing::warn!(
+            batches,
+            stage_ms = stage.as_millis() as u64,
+            apply_ms = apply.as_millis() as u64,
+            fsync_ms = sync.as_millis() as u64,
+            "slow write group: acknowledgements waited"
+        );
+    } else {
+        tracing::trace!(batches, ?stage, ?apply, ?sync, "write group");
+    }
+}
+
+/// A write group slower than this is logged: its exports were acknowledged that late.
+const SLOW_GROUP: Duration = Duration::from_millis(200);
 
 /// Read-modify-write state of one write group, flushed into the batch at the end.
 #[derive(Default)]
