@@ -10,12 +10,13 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context};
 use flate2::write::GzEncoder;
 use flate2::Compression;
+use http_body_util::{BodyExt, Full};
 use prost::Message;
 use serde::Serialize;
-use tonic::codec::{Codec, CompressionEncoding, DecodeBuf, Decoder, EncodeBuf, Encoder};
-use tonic::codegen::http::uri::PathAndQuery;
+use tonic::codegen::http::{self, Uri};
 use tonic::codegen::Bytes;
 use tonic::transport::Channel;
+use tower::{Service, ServiceExt};
 use tracehound_proto::collector::trace::v1::ExportTraceServiceResponse;
 
 use crate::cpu::{CpuSnapshot, CpuUse};
@@ -44,7 +45,7 @@ impl Transport {
 
 /// One export request as it will travel.
 pub struct Payload {
-    /// Protobuf bytes, gzipped already for OTLP/HTTP with gzip (gRPC compresses in tonic).
+    /// Protobuf bytes, gzipped already when the run uses gzip.
     pub body: Bytes,
     /// Protobuf bytes before any compression.
     pub raw_bytes: usize,
@@ -57,11 +58,11 @@ pub struct Payload {
 }
 
 impl Payload {
-    /// Encodes `generated` for `transport`; only OTLP/HTTP bodies are gzipped here.
-    pub fn encode(generated: GeneratedRequest, transport: Transport, gzip: bool, marker: Option<String>) -> Payload {
+    /// Encodes `generated`, gzipped when `gzip` (for either transport).
+    pub fn encode(generated: GeneratedRequest, gzip: bool, marker: Option<String>) -> Payload {
         let raw = generated.request.encode_to_vec();
         let raw_bytes = raw.len();
-        let body = if gzip && transport == Transport::Http { gzip_bytes(&raw) } else { raw };
+        let body = if gzip { gzip_bytes(&raw) } else { raw };
         Payload {
             body: Bytes::from(body),
             raw_bytes,
@@ -96,22 +97,23 @@ pub struct Target {
 
 /// One exporter's connection.
 enum Exporter {
-    Grpc(tonic::client::Grpc<Channel>),
+    /// gRPC frames built here and sent over tonic's HTTP/2 channel (see [`grpc_export`]).
+    Grpc(Channel, Uri, bool),
     Http(reqwest::Client, String, bool),
 }
 
 const EXPORT_PATH: &str = "/opentelemetry.proto.collector.trace.v1.TraceService/Export";
+
+/// gRPC status code the server answers when overloaded.
+const GRPC_UNAVAILABLE: &str = "14";
 
 impl Exporter {
     async fn connect(target: &Target) -> anyhow::Result<Exporter> {
         Ok(match target.transport {
             Transport::Grpc => {
                 let channel = Channel::from_shared(format!("http://{}", target.grpc_addr))?.connect().await?;
-                let mut grpc = tonic::client::Grpc::new(channel);
-                if target.gzip {
-                    grpc = grpc.send_compressed(CompressionEncoding::Gzip);
-                }
-                Exporter::Grpc(grpc)
+                let uri: Uri = format!("http://{}{EXPORT_PATH}", target.grpc_addr).parse()?;
+                Exporter::Grpc(channel, uri, target.gzip)
             }
             Transport::Http => {
                 let url = format!("http://{}/v1/traces", target.http_addr);
@@ -123,21 +125,7 @@ impl Exporter {
     /// Sends one export; `Ok(false)` when the server refused it as overloaded.
     async fn export(&mut self, body: Bytes) -> anyhow::Result<bool> {
         match self {
-            Exporter::Grpc(grpc) => {
-                grpc.ready().await?;
-                let path = PathAndQuery::from_static(EXPORT_PATH);
-                match grpc.unary(tonic::Request::new(body), path, RawCodec).await {
-                    Ok(response) => {
-                        let rejected = response.into_inner().partial_success.map(|p| p.rejected_spans).unwrap_or(0);
-                        if rejected > 0 {
-                            bail!("server rejected {rejected} spans");
-                        }
-                        Ok(true)
-                    }
-                    Err(status) if status.code() == tonic::Code::Unavailable => Ok(false),
-                    Err(status) => bail!("gRPC export failed: {status}"),
-                }
-            }
+            Exporter::Grpc(channel, uri, gzip) => grpc_export(channel, uri, *gzip, body).await,
             Exporter::Http(client, url, gzip) => {
                 let mut request = client.post(url.as_str()).header("content-type", "application/x-protobuf");
                 if *gzip {
@@ -178,46 +166,50 @@ impl Exporter {
     }
 }
 
-/// Passes pre-encoded protobuf bytes through tonic untouched (no clone, no re-encode), and
-/// decodes the export response.
-struct RawCodec;
-
-struct RawEncoder;
-
-struct ResponseDecoder;
-
-impl Codec for RawCodec {
-    type Encode = Bytes;
-    type Decode = ExportTraceServiceResponse;
-    type Encoder = RawEncoder;
-    type Decoder = ResponseDecoder;
-
-    fn encoder(&mut self) -> Self::Encoder {
-        RawEncoder
+/// One unary OTLP/gRPC export of a pre-encoded (and, with `gzip`, pre-compressed) body.
+///
+/// Built on tonic's channel rather than its client because the client can only compress
+/// during the run: the load generator shares the two cores with the server, and gzipping
+/// 3 MB per request while measuring would meter the client, not the server. OTLP/HTTP
+/// bodies are pre-compressed the same way, so both transports measure the same thing.
+async fn grpc_export(channel: &mut Channel, uri: &Uri, gzip: bool, body: Bytes) -> anyhow::Result<bool> {
+    let length = u32::try_from(body.len()).context("export body over 4 GiB")?;
+    let mut frame = Vec::with_capacity(5 + body.len());
+    frame.push(u8::from(gzip));
+    frame.extend_from_slice(&length.to_be_bytes());
+    frame.extend_from_slice(&body);
+    let mut request = http::Request::builder()
+        .method(http::Method::POST)
+        .uri(uri.clone())
+        .header("content-type", "application/grpc")
+        .header("te", "trailers");
+    if gzip {
+        request = request.header("grpc-encoding", "gzip");
     }
-
-    fn decoder(&mut self) -> Self::Decoder {
-        ResponseDecoder
-    }
-}
-
-impl Encoder for RawEncoder {
-    type Item = Bytes;
-    type Error = tonic::Status;
-
-    fn encode(&mut self, item: Bytes, dst: &mut EncodeBuf<'_>) -> Result<(), Self::Error> {
-        use prost::bytes::BufMut;
-        dst.put_slice(&item);
-        Ok(())
-    }
-}
-
-impl Decoder for ResponseDecoder {
-    type Item = ExportTraceServiceResponse;
-    type Error = tonic::Status;
-
-    fn decode(&mut self, src: &mut DecodeBuf<'_>) -> Result<Option<Self::Item>, Self::Error> {
-        ExportTraceServiceResponse::decode(src).map(Some).map_err(|e| tonic::Status::internal(e.to_string()))
+    let request = request.body(tonic::body::Body::new(Full::new(Bytes::from(frame))))?;
+    let response = channel.ready().await?.call(request).await?;
+    let (parts, body) = response.into_parts();
+    let collected = body.collect().await?;
+    let trailers = collected.trailers().cloned().unwrap_or_default();
+    // A trailers-only answer (an error before any message) carries the status in the headers.
+    let status = trailers.get("grpc-status").or_else(|| parts.headers.get("grpc-status"));
+    let status = status.and_then(|v| v.to_str().ok()).unwrap_or("missing");
+    match status {
+        "0" => {
+            let data = collected.to_bytes();
+            let message = data.get(5..).context("gRPC answer shorter than its frame header")?;
+            let decoded = ExportTraceServiceResponse::decode(message)?;
+            let rejected = decoded.partial_success.map(|p| p.rejected_spans).unwrap_or(0);
+            if rejected > 0 {
+                bail!("server rejected {rejected} spans");
+            }
+            Ok(true)
+        }
+        GRPC_UNAVAILABLE => Ok(false),
+        code => {
+            let message = trailers.get("grpc-message").or_else(|| parts.headers.get("grpc-message"));
+            bail!("gRPC export failed with status {code}: {message:?}")
+        }
     }
 }
 
@@ -228,7 +220,7 @@ pub struct RunResult {
     pub requests: u64,
     /// Spans acknowledged.
     pub spans: u64,
-    /// Bytes on the wire (after gzip for OTLP/HTTP; before tonic's gzip for gRPC).
+    /// Bytes on the wire (after gzip).
     pub wire_bytes: u64,
     /// Protobuf bytes before compression.
     pub raw_bytes: u64,

@@ -66,6 +66,9 @@ struct Args {
     sizes: Vec<usize>,
 }
 
+/// Longest wait for the index to commit everything acknowledged before a run ends.
+const INDEX_CATCH_UP_LIMIT: Duration = Duration::from_secs(900);
+
 /// Targets of the issue: spans/s by text size.
 fn rate_target(text_bytes: usize) -> f64 {
     match text_bytes {
@@ -150,9 +153,10 @@ fn run(args: Args) -> anyhow::Result<()> {
                     size / 1024,
                     transport.label()
                 );
-                let pool = generate(corpus, run_id, stream_base, size, requests, transport, gzip, marker_every);
+                let pool = generate(corpus, run_id, stream_base, size, requests, gzip, marker_every);
                 stream_base += 2;
                 let source = Arc::new(Pool::new(pool));
+                let began = Instant::now();
                 let outcome = runtime.block_on(run_closed(
                     &target,
                     source,
@@ -161,8 +165,16 @@ fn run(args: Args) -> anyhow::Result<()> {
                     Some(probe.clone()),
                     server_pid,
                 ))?;
-                let row = ingest_row(size, &target, args.exporters, &outcome, &results, fsync_mb);
-                eprintln!("  {:.0} spans/s, ack {}", row.spans_per_sec, fmt_latency(&row.ack));
+                // Each run starts with the index caught up, so no run pays for the last.
+                api.wait_caught_up(INDEX_CATCH_UP_LIMIT)?;
+                let mut row = ingest_row(size, &target, args.exporters, &outcome, &results, fsync_mb);
+                row.set_indexed(began.elapsed());
+                eprintln!(
+                    "  {:.0} spans/s, ack {}, indexed {:.0} spans/s",
+                    row.spans_per_sec,
+                    fmt_latency(&row.ack),
+                    row.indexed_spans_per_sec
+                );
                 logical_raw += outcome.raw_bytes;
                 logical_text += outcome.text_bytes;
                 sample_ids.extend(outcome.sample_ids);
@@ -178,35 +190,42 @@ fn run(args: Args) -> anyhow::Result<()> {
         .find(|r| r.text_bytes == paced_size && r.transport == "grpc" && !r.gzip)
         .map(|r| r.spans_per_sec)
         .unwrap_or(1000.0);
-    let rps = 0.8 * sustained / SPANS_PER_REQUEST as f64;
-    let target = Target {
-        transport: Transport::Grpc,
-        gzip: false,
-        grpc_addr: server.grpc_addr.clone(),
-        http_addr: server.http_addr.clone(),
-    };
-    let requests = (rps * args.scenario_secs * 2.0).ceil() as usize + 1;
-    eprintln!("paced {} KB gRPC at {rps:.1} requests/s", paced_size / 1024);
-    let pool = generate(
-        corpus,
-        run_id,
-        stream_base,
-        paced_size,
-        requests,
-        Transport::Grpc,
-        false,
-        rps.round().max(1.0) as usize,
-    );
-    stream_base += 2;
-    let source = Arc::new(Pool::new(pool));
-    let outcome =
-        runtime.block_on(run_paced(&target, source, rps, duration * 2, 64, Some(probe.clone()), server_pid))?;
-    let row = ingest_row(paced_size, &target, 64, &outcome, &results, fsync_mb);
-    eprintln!("  {:.0} spans/s, ack {}", row.spans_per_sec, fmt_latency(&row.ack));
-    logical_raw += outcome.raw_bytes;
-    logical_text += outcome.text_bytes;
-    sample_ids.extend(outcome.sample_ids);
-    results.paced = Some(row);
+    // 80 % of the sustained rate for the latency target; the target rate itself, for
+    // longer, for the searchable-within-5-s target at that sustained rate.
+    let paced_runs = [
+        ("paced, 80 %".to_string(), 0.8 * sustained, duration * 2),
+        (format!("paced at the {:.0} spans/s target", rate_target(paced_size)), rate_target(paced_size), duration * 3),
+    ];
+    for (pacing, spans_per_sec, length) in paced_runs {
+        let rps = spans_per_sec / SPANS_PER_REQUEST as f64;
+        let target = Target {
+            transport: Transport::Grpc,
+            gzip: false,
+            grpc_addr: server.grpc_addr.clone(),
+            http_addr: server.http_addr.clone(),
+        };
+        let requests = (rps * length.as_secs_f64()).ceil() as usize + 1;
+        eprintln!("{pacing}: {} KB gRPC at {rps:.1} requests/s", paced_size / 1024);
+        let pool = generate(corpus, run_id, stream_base, paced_size, requests, false, rps.round().max(1.0) as usize);
+        stream_base += 2;
+        let source = Arc::new(Pool::new(pool));
+        let began = Instant::now();
+        let outcome = runtime.block_on(run_paced(&target, source, rps, length, 64, Some(probe.clone()), server_pid))?;
+        api.wait_caught_up(INDEX_CATCH_UP_LIMIT)?;
+        let mut row = ingest_row(paced_size, &target, 64, &outcome, &results, fsync_mb);
+        row.pacing = pacing;
+        row.set_indexed(began.elapsed());
+        eprintln!(
+            "  {:.0} spans/s, ack {}, searchable max {:.2} s",
+            row.spans_per_sec,
+            fmt_latency(&row.ack),
+            row.searchable.max_ms / 1000.0
+        );
+        logical_raw += outcome.raw_bytes;
+        logical_text += outcome.text_bytes;
+        sample_ids.extend(outcome.sample_ids);
+        results.paced.push(row);
+    }
 
     let stored = api.stats()?["spans"].as_u64().unwrap_or(0);
     let fill_requests = args.total_spans.saturating_sub(stored).div_ceil(SPANS_PER_REQUEST as u64) as usize;
@@ -217,9 +236,8 @@ fn run(args: Args) -> anyhow::Result<()> {
         .map(|t| {
             let stream = stream_base + t;
             let mut generator = TraceGenerator::new(corpus, run_id, stream, 1024);
-            Arc::new(Stream::spawn(per_thread, 32, move |_| {
-                Payload::encode(generator.next_request(), Transport::Grpc, false, None)
-            })) as Arc<dyn PayloadSource>
+            Arc::new(Stream::spawn(per_thread, 32, move |_| Payload::encode(generator.next_request(), false, None)))
+                as Arc<dyn PayloadSource>
         })
         .collect();
     let fill_target = Target {
@@ -293,14 +311,12 @@ fn run(args: Args) -> anyhow::Result<()> {
     Ok(())
 }
 
-#[allow(clippy::too_many_arguments)]
 fn generate(
     corpus: &'static Corpus,
     run: u32,
     stream_base: u32,
     size: usize,
     requests: usize,
-    transport: Transport,
     gzip: bool,
     marker_every: usize,
 ) -> Vec<Payload> {
@@ -316,7 +332,7 @@ fn generate(
                             let marker =
                                 (i % marker_every == 0).then(|| format!("zqmark{run:x}s{}n{i}", stream_base + t));
                             let generated = generator.next_request_with(marker.as_deref());
-                            Payload::encode(generated, transport, gzip, marker)
+                            Payload::encode(generated, gzip, marker)
                         })
                         .collect()
                 })
@@ -357,6 +373,7 @@ fn ingest_row(
         .unwrap_or(0.0);
     IngestRow {
         text_bytes: size,
+        pacing: String::new(),
         transport: match target.transport {
             Transport::Grpc => "grpc".into(),
             Transport::Http => "http".into(),
@@ -371,6 +388,8 @@ fn ingest_row(
         ack: Latency::of(&o.latencies),
         searchable: Latency::of(&o.searchable_after),
         markers_missed: o.markers_missed,
+        indexed_secs: 0.0,
+        indexed_spans_per_sec: 0.0,
         retries: o.retries,
         share_of_decode: if decode_mb > 0.0 { o.raw_mb_per_sec() / decode_mb } else { 0.0 },
         share_of_fsync: if fsync_mb > 0.0 { o.raw_mb_per_sec() / fsync_mb } else { 0.0 },
@@ -453,22 +472,22 @@ fn targets(r: &Results) -> Vec<TargetCheck> {
             met: low >= floor,
         });
     }
-    let searchable: Vec<&IngestRow> =
-        r.ingest.iter().chain(r.paced.iter()).filter(|row| row.text_bytes == 8192).collect();
-    if !searchable.is_empty() {
-        let worst = searchable.iter().map(|x| x.searchable.max_ms).fold(0.0, f64::max) / 1000.0;
-        let missed: u64 = searchable.iter().map(|x| x.markers_missed).sum();
+    // Searchable within 5 s is judged while sustaining the target rate (an overloaded
+    // closed-loop run outpaces any indexer by design; its lag is reported, not judged).
+    if let Some(p) = r.paced.iter().find(|row| row.text_bytes == 8192 && row.pacing.contains("target")) {
+        let worst = p.searchable.max_ms / 1000.0;
         out.push(TargetCheck {
-            name: "8 KB spans searchable after acknowledgement (worst marker)".into(),
+            name: format!("8 KB spans searchable while sustaining {:.0} spans/s (worst marker)", p.spans_per_sec),
             target: "≤ 5 s".into(),
             measured: format!(
-                "{worst:.2} s{}",
-                if missed > 0 { format!(", {missed} never found") } else { String::new() }
+                "{worst:.2} s (median {:.2} s){}",
+                p.searchable.median_ms / 1000.0,
+                if p.markers_missed > 0 { format!(", {} never found", p.markers_missed) } else { String::new() }
             ),
-            met: worst <= 5.0 && missed == 0,
+            met: worst <= 5.0 && p.markers_missed == 0 && p.spans_per_sec >= 0.95 * 3_000.0,
         });
     }
-    if let Some(p) = &r.paced {
+    if let Some(p) = r.paced.iter().find(|row| row.pacing.contains("80")) {
         out.push(TargetCheck {
             name: format!("ack latency at 80 % of sustained rate ({} KB, gRPC)", p.text_bytes / 1024),
             target: "median ≤ 15 ms, p99 ≤ 50 ms".into(),
@@ -511,9 +530,11 @@ fn targets(r: &Results) -> Vec<TargetCheck> {
         name: "resident memory at steady state (peak during fill)".into(),
         target: "≤ 1 GiB".into(),
         measured: format!(
-            "{:.0} MiB (run peak {:.0} MiB)",
+            "{:.0} MiB, of it heap {:.0} MiB (run peak {:.0} MiB; mapped index files at the end {:.0} MiB)",
             r.memory.steady.window_peak_kib as f64 / 1024.0,
-            r.memory.end.process_peak_kib as f64 / 1024.0
+            r.memory.steady.anon_window_peak_kib as f64 / 1024.0,
+            r.memory.end.process_peak_kib as f64 / 1024.0,
+            r.memory.end.file_now_kib as f64 / 1024.0,
         ),
         met: r.memory.steady.window_peak_kib <= 1024 * 1024,
     });

@@ -110,6 +110,22 @@ impl Api {
         answer.body["total"].as_u64().context("search answer without total")
     }
 
+    /// Waits until the index has committed every change the store has; answers the wait.
+    pub fn wait_caught_up(&self, timeout: Duration) -> anyhow::Result<Duration> {
+        let started = Instant::now();
+        loop {
+            let index = &self.stats()?["index"];
+            let (store_seq, index_seq) = (index["store_seq"].as_u64(), index["index_seq"].as_u64());
+            if store_seq.is_some() && index_seq >= store_seq {
+                return Ok(started.elapsed());
+            }
+            if started.elapsed() > timeout {
+                bail!("index still behind after {timeout:?}: {index}");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
     /// Waits until every stored request is in the search index (each trace holds one LLM
     /// span, so `kind:llm` counts indexed requests); answers the wait.
     pub fn wait_indexed(&self, timeout: Duration) -> anyhow::Result<Duration> {

@@ -2,6 +2,7 @@
 //! two marker comments, so the hand-written analysis around it survives a re-run).
 
 use std::path::Path;
+use std::time::Duration;
 
 use serde::Serialize;
 
@@ -31,8 +32,9 @@ pub struct Results {
     pub fsync_ceiling: Vec<FsyncWrite>,
     /// Closed-loop ingest runs.
     pub ingest: Vec<IngestRow>,
-    /// Open-loop run at 80 % of the sustained 8 KB rate.
-    pub paced: Option<IngestRow>,
+    /// Open-loop runs: 8 KB at 80 % of the sustained rate (acknowledgement latency), and at
+    /// the target rate (searchable lag while sustaining it).
+    pub paced: Vec<IngestRow>,
     /// Loading the store to the size lookups and searches run at.
     pub fill: Fill,
     /// Resident memory.
@@ -95,6 +97,8 @@ pub struct IngestRow {
     pub transport: String,
     /// Gzip on.
     pub gzip: bool,
+    /// How requests were sent: empty for closed loop, else the open-loop pace (e.g. `paced, 80 %`).
+    pub pacing: String,
     /// Concurrent exporters (closed loop) or requests in flight at most (paced).
     pub exporters: usize,
     /// Seconds measured.
@@ -113,6 +117,11 @@ pub struct IngestRow {
     pub searchable: Latency,
     /// Markers not found within the probe's deadline.
     pub markers_missed: u64,
+    /// Seconds from the run's first send until the index had committed everything
+    /// acknowledged in it (0 when not measured).
+    pub indexed_secs: f64,
+    /// Spans acknowledged over `indexed_secs`: the rate at which they became searchable.
+    pub indexed_spans_per_sec: f64,
     /// Overload refusals retried.
     pub retries: u64,
     /// Ingest MB/s over single-core protobuf decode MB/s of the same payloads.
@@ -121,6 +130,14 @@ pub struct IngestRow {
     pub share_of_fsync: f64,
     /// CPU used during the run.
     pub cpu: CpuUse,
+}
+
+impl IngestRow {
+    /// Records how long after the run's first send everything it acknowledged was indexed.
+    pub fn set_indexed(&mut self, since_first_send: Duration) {
+        self.indexed_secs = since_first_send.as_secs_f64();
+        self.indexed_spans_per_sec = self.spans as f64 / self.indexed_secs.max(1e-9);
+    }
 }
 
 /// Loading the store to its measuring size.
@@ -228,8 +245,8 @@ fn cpu_table(r: &Results) -> String {
             )
         })
         .collect();
-    if let Some(p) = &r.paced {
-        rows.push((format!("{} {} paced 80 %", size_label(p.text_bytes), p.transport), &p.cpu));
+    for p in &r.paced {
+        rows.push((format!("{} {} {}", size_label(p.text_bytes), p.transport, p.pacing), &p.cpu));
     }
     rows.push(("fill, 1 KB grpc".to_string(), &r.fill.cpu));
     for (name, cpu) in rows {
@@ -284,16 +301,15 @@ pub fn markdown(r: &Results) -> String {
     out.push_str(
         "\n### Ingest (durable acknowledgement, closed loop)\n\n\
          | span text | transport | gzip | spans/s | MB/s (protobuf) | MB/s (wire) | ack median / p99 ms | \
-         searchable median / max s | retries | share of decode | share of fsync | cores: server / bench / other |\n\
-         |---|---|---|---|---|---|---|---|---|---|---|---|\n",
+         searchable median / max s | indexed spans/s | retries | share of decode | share of fsync | \
+         cores: server / bench / other |\n\
+         |---|---|---|---|---|---|---|---|---|---|---|---|---|\n",
     );
-    let rows = r.ingest.iter().chain(r.paced.iter());
-    for (i, row) in rows.enumerate() {
-        let paced = i >= r.ingest.len();
+    for row in r.ingest.iter().chain(r.paced.iter()) {
         out.push_str(&format!(
-            "| {}{} | {} | {} | {:.0} | {:.1} | {:.1} | {} | {:.2} / {:.2} | {} | {:.1} % | {:.1} % | {:.2} / {:.2} / {:.2} |\n",
+            "| {}{} | {} | {} | {:.0} | {:.1} | {:.1} | {} | {:.2} / {:.2} | {} | {} | {:.1} % | {:.1} % | {:.2} / {:.2} / {:.2} |\n",
             size_label(row.text_bytes),
-            if paced { " (paced, 80 %)" } else { "" },
+            if row.pacing.is_empty() { String::new() } else { format!(" ({})", row.pacing) },
             row.transport,
             if row.gzip { "yes" } else { "no" },
             row.spans_per_sec,
@@ -302,6 +318,7 @@ pub fn markdown(r: &Results) -> String {
             ms(&row.ack),
             row.searchable.median_ms / 1000.0,
             row.searchable.max_ms / 1000.0,
+            if row.indexed_spans_per_sec > 0.0 { format!("{:.0}", row.indexed_spans_per_sec) } else { "—".into() },
             row.retries,
             row.share_of_decode * 100.0,
             row.share_of_fsync * 100.0,

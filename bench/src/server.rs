@@ -71,15 +71,23 @@ impl Server {
     /// Resident memory now, and the most seen since the last [`reset_rss_peak`](Self::reset_rss_peak).
     pub fn rss(&self) -> RssReading {
         let now = read_rss_kib(self.pid()).unwrap_or(0);
-        let window_peak = self.sampler.as_ref().map(|s| s.window_peak.load(Ordering::Relaxed)).unwrap_or(0);
-        let process_peak = read_status_kib(self.pid(), "VmHWM:").unwrap_or(0);
-        RssReading { now_kib: now, window_peak_kib: window_peak.max(now), process_peak_kib: process_peak }
+        let anon = read_status_kib(self.pid(), "RssAnon:").unwrap_or(0);
+        let peak = |f: fn(&RssSampler) -> &AtomicU64| self.sampler.as_ref().map_or(0, |s| f(s).load(Ordering::Relaxed));
+        RssReading {
+            now_kib: now,
+            window_peak_kib: peak(|s| &s.window_peak).max(now),
+            anon_window_peak_kib: peak(|s| &s.anon_window_peak).max(anon),
+            anon_now_kib: anon,
+            file_now_kib: read_status_kib(self.pid(), "RssFile:").unwrap_or(0),
+            process_peak_kib: read_status_kib(self.pid(), "VmHWM:").unwrap_or(0),
+        }
     }
 
     /// Starts a new window for [`RssReading::window_peak_kib`].
     pub fn reset_rss_peak(&self) {
         if let Some(sampler) = &self.sampler {
             sampler.window_peak.store(0, Ordering::Relaxed);
+            sampler.anon_window_peak.store(0, Ordering::Relaxed);
         }
     }
 
@@ -120,12 +128,20 @@ pub struct RssReading {
     pub now_kib: u64,
     /// Largest sample (every 100 ms) in the current window.
     pub window_peak_kib: u64,
+    /// Largest sample of anonymous memory (heap, not mapped files) in the current window.
+    pub anon_window_peak_kib: u64,
+    /// Anonymous memory now (`RssAnon`).
+    pub anon_now_kib: u64,
+    /// File-backed pages mapped now (`RssFile`: the index's memory-mapped segments, which
+    /// the kernel can drop and read again).
+    pub file_now_kib: u64,
     /// The kernel's high-water mark for the whole process life (`VmHWM`).
     pub process_peak_kib: u64,
 }
 
 struct RssSampler {
     window_peak: Arc<AtomicU64>,
+    anon_window_peak: Arc<AtomicU64>,
     stop: Arc<AtomicBool>,
     thread: JoinHandle<()>,
 }
@@ -133,17 +149,21 @@ struct RssSampler {
 impl RssSampler {
     fn start(pid: u32) -> RssSampler {
         let window_peak = Arc::new(AtomicU64::new(0));
+        let anon_window_peak = Arc::new(AtomicU64::new(0));
         let stop = Arc::new(AtomicBool::new(false));
-        let (peak, halt) = (window_peak.clone(), stop.clone());
+        let (peak, anon_peak, halt) = (window_peak.clone(), anon_window_peak.clone(), stop.clone());
         let thread = std::thread::spawn(move || {
             while !halt.load(Ordering::Relaxed) {
                 if let Some(kib) = read_rss_kib(pid) {
                     peak.fetch_max(kib, Ordering::Relaxed);
                 }
+                if let Some(kib) = read_status_kib(pid, "RssAnon:") {
+                    anon_peak.fetch_max(kib, Ordering::Relaxed);
+                }
                 std::thread::sleep(Duration::from_millis(100));
             }
         });
-        RssSampler { window_peak, stop, thread }
+        RssSampler { window_peak, anon_window_peak, stop, thread }
     }
 
     fn stop(self) {
