@@ -57,7 +57,10 @@ impl ApiError {
             | ApiError::QuerySyntax(_)
             | ApiError::Search(SearchError::BadCursor(_) | SearchError::Invalid(_)) => StatusCode::BAD_REQUEST,
             ApiError::NotFound { .. } => StatusCode::NOT_FOUND,
-            ApiError::SearchUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            // Retryable: the hold or score was not taken; space may come back.
+            ApiError::SearchUnavailable | ApiError::Store(StoreError::DiskFull { .. } | StoreError::QueueFull) => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             ApiError::Store(_) | ApiError::Search(SearchError::Index(_)) | ApiError::ReadAborted(_) => {
                 StatusCode::INTERNAL_SERVER_ERROR
             }

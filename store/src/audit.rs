@@ -49,6 +49,7 @@ fn audit_key(tenant: TenantId, time_unix_nano: u64, seq: u64) -> [u8; 20] {
 impl Store {
     /// Appends an entry to its tenant's trail.
     pub fn append_audit(&self, entry: &AuditEntry) -> Result<()> {
+        self.check_headroom()?;
         let seq = SEQUENCE.fetch_add(1, Ordering::Relaxed);
         self.audit.insert(audit_key(TenantId(entry.tenant), entry.time_unix_nano, seq), encode(entry)?)?;
         Ok(())

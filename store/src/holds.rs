@@ -132,6 +132,7 @@ impl Store {
             created_at_unix_nano: now_unix_nano,
         };
         let _order = self.hold_lock.lock().map_err(|_| StoreError::WriteFailed("hold lock poisoned".into()))?;
+        self.check_headroom()?;
         self.holds.insert(hold_key(t, &hold.id), encode(&hold)?)?;
         self.db.persist(fjall::PersistMode::SyncAll)?;
         Ok(hold)
@@ -161,6 +162,7 @@ impl Store {
         if !self.holds.contains_key(&key)? {
             return Ok(false);
         }
+        self.check_headroom()?;
         self.holds.remove(key)?;
         self.db.persist(fjall::PersistMode::SyncAll)?;
         Ok(true)

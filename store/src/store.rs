@@ -86,7 +86,12 @@ pub struct Store {
     pub(crate) hold_lock: Arc<std::sync::Mutex<()>>,
     /// Sequence number of the last write group that changed anything.
     last_seq: Arc<AtomicU64>,
+    /// Free bytes below which every write is refused (see [`Store::check_headroom`]).
+    disk_reserve: Arc<AtomicU64>,
 }
+
+/// Free space kept in reserve unless the writer is configured otherwise.
+pub const DEFAULT_DISK_RESERVE: u64 = 64 * 1024 * 1024;
 
 pub(crate) const COUNTERS: &str = "counters";
 const LAST_CHANGE_SEQ: &str = "last_change_seq";
@@ -148,6 +153,7 @@ impl Store {
             holds: db.keyspace("holds", plain)?,
             audit: db.keyspace("audit", plain)?,
             hold_lock: Arc::default(),
+            disk_reserve: Arc::new(AtomicU64::new(DEFAULT_DISK_RESERVE)),
             meta,
             path: dir.to_path_buf(),
             db,
@@ -157,6 +163,24 @@ impl Store {
     /// The data directory.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Sets the free space below which writes are refused (the writer's configuration).
+    pub fn set_disk_reserve(&self, bytes: u64) {
+        self.disk_reserve.store(bytes, Ordering::Relaxed);
+    }
+
+    /// Refuses, retryably, when the filesystem has less free space than the reserve.
+    ///
+    /// fjall treats a failed journal write as fatal and poisons the whole database, so no
+    /// write may meet a full disk: not the writer's, nor the audit trail's, nor a hold's.
+    /// Unknown free space is no reason to refuse.
+    pub fn check_headroom(&self) -> Result<()> {
+        let reserve = self.disk_reserve.load(Ordering::Relaxed);
+        match fs4::available_space(&self.path) {
+            Ok(free) if free < reserve => Err(crate::StoreError::DiskFull { free, reserve }),
+            _ => Ok(()),
+        }
     }
 
     /// Bytes the store occupies on disk.
@@ -247,6 +271,10 @@ impl Store {
 
     /// Forgets changes up to and including `seq` (the indexer has made them durable).
     pub fn prune_changes_through(&self, seq: u64) -> Result<()> {
+        // Pruning only saves space later; on a nearly full disk it waits.
+        if self.check_headroom().is_err() {
+            return Ok(());
+        }
         let end = seq.saturating_add(1).to_be_bytes();
         let keys: Vec<_> = self.changelog.range(..end).map(|item| item.key()).collect::<Result<_, _>>()?;
         for key in keys {

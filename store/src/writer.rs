@@ -31,7 +31,7 @@ pub struct WriterConfig {
 
 impl Default for WriterConfig {
     fn default() -> Self {
-        WriterConfig { queue_capacity: 256, max_group: 128, min_free_disk_bytes: 64 * 1024 * 1024 }
+        WriterConfig { queue_capacity: 256, max_group: 128, min_free_disk_bytes: crate::store::DEFAULT_DISK_RESERVE }
     }
 }
 
@@ -89,6 +89,8 @@ impl Writer {
         config: WriterConfig,
         retention: Option<RetentionPolicy>,
     ) -> std::io::Result<(Writer, WriterThread)> {
+        // The store checks the reserve before every write, the writer's and the others'.
+        store.set_disk_reserve(config.min_free_disk_bytes);
         let schedule = retention.map(RetentionSchedule::new);
         let (tx, rx) = mpsc::sync_channel::<Job>(config.queue_capacity.max(1));
         let stats = Arc::new(WriterStats::default());
@@ -124,15 +126,6 @@ impl Writer {
     }
 }
 
-/// Refuses a group when the disk has less than the reserve free (unknown free space is
-/// not a reason to refuse).
-fn check_headroom(store: &Store, reserve: u64) -> Result<()> {
-    match fs4::available_space(store.path()) {
-        Ok(free) if free < reserve => Err(StoreError::DiskFull { free, reserve }),
-        _ => Ok(()),
-    }
-}
-
 /// The next job, running retention work while none arrives; `None` once every handle is gone.
 fn next_job(store: &Store, rx: &mpsc::Receiver<Job>, retention: &mut Option<RetentionSchedule>) -> Option<Job> {
     let Some(schedule) = retention.as_mut() else { return rx.recv().ok() };
@@ -164,7 +157,7 @@ fn run(
         stats.queued.fetch_sub(jobs.len(), Ordering::Relaxed);
         let (batches, replies): (Vec<_>, Vec<_>) = jobs.into_iter().map(|j| (j.batch, j.reply)).unzip();
         let started = Instant::now();
-        match check_headroom(&store, config.min_free_disk_bytes).and_then(|()| store.write_group(&batches)) {
+        match store.check_headroom().and_then(|()| store.write_group(&batches)) {
             Ok(outcomes) => {
                 stats.commits.fetch_add(1, Ordering::Relaxed);
                 stats.batches.fetch_add(batches.len() as u64, Ordering::Relaxed);

@@ -237,3 +237,26 @@ fn a_trace_named_by_a_visible_change_is_readable() {
     assert_eq!(seq, reader.last_change_seq());
     assert!(unreadable.is_empty(), "{} traces named by a change were not readable", unreadable.len());
 }
+
+/// fjall poisons the whole database when a journal write fails, so writes outside the
+/// writer (the audit trail, holds) must refuse before the disk is full, as the writer does.
+#[test]
+fn an_audit_append_is_refused_without_headroom_and_the_store_stays_usable() {
+    use tracehound_store::audit::AuditEntry;
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let entry = AuditEntry {
+        time_unix_nano: 1,
+        key_id: None,
+        tenant: 0,
+        method: "GET".into(),
+        route: "/api/v1/traces/x".into(),
+        status: 200,
+    };
+    store.set_disk_reserve(u64::MAX);
+    assert!(matches!(store.append_audit(&entry), Err(StoreError::DiskFull { .. })));
+    store.set_disk_reserve(0);
+    store.append_audit(&entry).unwrap();
+    store.write_group(&[batch(vec![span(3, 1, None, 10)])]).unwrap();
+    assert_eq!(store.audit_entries(T, 0, 10).unwrap().len(), 1);
+}
