@@ -27,7 +27,10 @@ use crate::store::TraceData;
 /// Most text indexed per field of one request; the rest is in the store, not searchable.
 /// Keeps one huge prompt from dominating the indexer's time and the index's size.
 const MAX_INDEXED_BYTES_PER_FIELD: usize = 256 * 1024;
-/// Memory the index writer may buffer before it flushes a segment.
+/// tantivy indexing threads: both cores, at the lower priority of priority.rs, so indexing
+/// uses what ingest leaves idle.
+const INDEXING_THREADS: usize = 2;
+/// Memory the index writer may buffer before it flushes a segment (split between threads).
 const WRITER_MEMORY_BYTES: usize = 64 * 1024 * 1024;
 
 /// Field handles of the schema.
@@ -99,8 +102,18 @@ impl SearchIndex {
         let directory = MmapDirectory::open(dir).map_err(index_err)?;
         let index = Index::open_or_create(directory, schema).map_err(index_err)?;
         index.tokenizers().register(INDEX_ANALYZER, index_analyzer());
-        // One indexing thread: the other core belongs to ingest.
-        let writer = index.writer_with_num_threads(1, WRITER_MEMORY_BYTES).map_err(index_err)?;
+        // Opened on a thread of lower priority, so the merge threads it starts inherit that
+        // priority (see priority.rs); indexing threads take what ingest leaves idle.
+        let writer = std::thread::scope(|scope| {
+            scope
+                .spawn(|| {
+                    crate::search::priority::lower_current_thread();
+                    index.writer_with_num_threads(INDEXING_THREADS, WRITER_MEMORY_BYTES)
+                })
+                .join()
+        })
+        .map_err(|_| SearchError::Index("opening the index writer panicked".into()))?
+        .map_err(index_err)?;
         let reader = index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into().map_err(index_err)?;
         let payload = read_payload(&index)?;
         Ok(SearchIndex {

@@ -42,6 +42,7 @@ impl Indexer {
         let stop = Arc::new(AtomicBool::new(false));
         let thread_stop = stop.clone();
         let handle = std::thread::Builder::new().name("tracehound-indexer".into()).spawn(move || {
+            crate::search::priority::lower_current_thread();
             loop {
                 let stopping = thread_stop.load(Ordering::SeqCst);
                 if let Err(e) = catch_up(&store, &index) {
