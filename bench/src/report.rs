@@ -160,7 +160,7 @@ pub struct Fill {
 /// Resident memory of the server.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Memory {
-    /// During the fill and index catch-up (steady state under load).
+    /// From the paced runs through the fill and index catch-up (steady state under load).
     pub steady: RssReading,
     /// At the end of the run.
     pub end: RssReading,
@@ -248,7 +248,9 @@ fn cpu_table(r: &Results) -> String {
     for p in &r.paced {
         rows.push((format!("{} {} {}", size_label(p.text_bytes), p.transport, p.pacing), &p.cpu));
     }
-    rows.push(("fill, 1 KB grpc".to_string(), &r.fill.cpu));
+    if r.fill.spans > 0 {
+        rows.push(("fill, 1 KB grpc".to_string(), &r.fill.cpu));
+    }
     for (name, cpu) in rows {
         let cells: Vec<String> =
             groups.iter().map(|g| format!("{:.2}", cpu.server_threads.get(g).copied().unwrap_or(0.0))).collect();
@@ -356,11 +358,19 @@ pub fn markdown(r: &Results) -> String {
     }
 
     let f = &r.fill;
+    let fill = if f.spans > 0 {
+        format!(
+            "Fill: {} spans of 1 KB text over gRPC at {:.0} spans/s (generated on the same cores); the index \
+             caught up {:.1} s after the last acknowledgement.",
+            f.spans, f.spans_per_sec, f.index_catch_up_secs
+        )
+    } else {
+        "No fill was needed: the runs above stored that many already.".to_string()
+    };
     out.push_str(&format!(
-        "\n### At {} stored spans ({} requests)\n\nFill: {} spans of 1 KB text over gRPC at {:.0} spans/s \
-         (generated on the same cores); the index caught up {:.1} s after the last acknowledgement.\n\n\
+        "\n### At {} stored spans ({} requests)\n\n{fill}\n\n\
          | call | client median / p99 ms | server median / p99 ms | mean matches | failures |\n|---|---|---|---|---|\n",
-        f.stored_spans, f.stored_requests, f.spans, f.spans_per_sec, f.index_catch_up_secs
+        f.stored_spans, f.stored_requests
     ));
     for call in &r.lookups {
         let (client, server) = (ms_fine(&call.client), ms_fine(&call.server));
@@ -381,7 +391,7 @@ pub fn markdown(r: &Results) -> String {
          | data directory | {:.1} MB (store {:.1} MB, index {:.1} MB) |\n\
          | logical payload | {:.1} MB protobuf, {:.1} MB text |\n\
          | disk per logical byte | {:.2}× protobuf, {:.2}× text |\n\
-         | resident memory, steady state (peak during fill) | {:.0} MiB |\n\
+         | resident memory, steady state (peak during the paced runs and the fill) | {:.0} MiB |\n\
          | resident memory, peak over the run (VmHWM) | {:.0} MiB |\n\
          | resident memory at the end | {:.0} MiB |\n\n",
         d.data_dir_bytes as f64 / 1e6,
