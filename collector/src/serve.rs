@@ -221,7 +221,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let grpc = grpc_builder
         .add_service(OtlpGrpc::<Traces>::new(ingest.clone(), args.max_decompressed_bytes).with_gate(gate.clone()))
         .add_service(OtlpGrpc::<Logs>::new(ingest.clone(), args.max_decompressed_bytes).with_gate(gate.clone()))
-        .serve_with_incoming_shutdown(tokio_stream_of(grpc_listener), stopped(stop_rx.clone()));
+        .serve_with_incoming_shutdown(incoming_of(grpc_listener), stopped(stop_rx.clone()));
     let limits =
         HttpLimits { max_body_bytes: args.max_body_bytes, max_decompressed_bytes: args.max_decompressed_bytes };
     let http = serve_router(
@@ -311,8 +311,10 @@ fn open_gate(args: &ServeArgs) -> anyhow::Result<Gate> {
     Ok(gate)
 }
 
-fn tokio_stream_of(listener: TcpListener) -> tokio_stream::wrappers::TcpListenerStream {
-    tokio_stream::wrappers::TcpListenerStream::new(listener)
+/// Accepted connections with `TCP_NODELAY`: without it Nagle's algorithm holds a small
+/// write (a gRPC answer's trailers) until the client's delayed ACK, up to 40 ms on Linux.
+fn incoming_of(listener: TcpListener) -> tonic::transport::server::TcpIncoming {
+    tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true))
 }
 
 async fn shutdown_signal() {

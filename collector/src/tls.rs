@@ -5,6 +5,7 @@ use std::future::Future;
 use std::io;
 use std::path::{Path, PathBuf};
 
+use axum::serve::ListenerExt;
 use axum::Router;
 use axum_server::tls_rustls::RustlsConfig;
 use tokio::net::TcpListener;
@@ -86,10 +87,17 @@ pub async fn serve_router(
     stop: impl Future<Output = ()> + Send + 'static,
 ) -> io::Result<()> {
     let Some(tls) = tls else {
+        let listener = listener.tap_io(|tcp| {
+            if let Err(e) = tcp.set_nodelay(true) {
+                tracing::warn!(error = %e, "cannot set TCP_NODELAY; small answers may wait for the peer's delayed ACK");
+            }
+        });
         return axum::serve(listener, router).with_graceful_shutdown(stop).await;
     };
     let handle = axum_server::Handle::new();
-    let server = axum_server::from_tcp_rustls(listener.into_std()?, tls.rustls)?.handle(handle.clone());
+    let acceptor =
+        axum_server::tls_rustls::RustlsAcceptor::new(tls.rustls).acceptor(axum_server::accept::NoDelayAcceptor::new());
+    let server = axum_server::from_tcp(listener.into_std()?)?.acceptor(acceptor).handle(handle.clone());
     let stopper = tokio::spawn(async move {
         stop.await;
         // No deadline: like the plain listener, shutdown waits for every in-flight request.
