@@ -220,6 +220,7 @@ fn run(args: Args) -> anyhow::Result<()> {
         let mut row = ingest_row(paced_size, &target, 64, &outcome, &results, fsync_mb);
         row.pacing = pacing;
         row.set_indexed(began.elapsed());
+        row.write_groups = api.write_group_steps()?;
         eprintln!(
             "  {:.0} spans/s, ack {}, searchable max {:.2} s",
             row.spans_per_sec,
@@ -398,6 +399,7 @@ fn ingest_row(
         share_of_decode: if decode_mb > 0.0 { o.raw_mb_per_sec() / decode_mb } else { 0.0 },
         share_of_fsync: if fsync_mb > 0.0 { o.raw_mb_per_sec() / fsync_mb } else { 0.0 },
         cpu: o.cpu.clone(),
+        write_groups: Vec::new(),
     }
 }
 

@@ -110,6 +110,13 @@ impl Api {
         answer.body["total"].as_u64().context("search answer without total")
     }
 
+    /// The server's write-group step times from `/metrics` (its summaries cover about the
+    /// last minute): per step (`stage`, `apply`, `fsync`), median and p99 in ms.
+    pub fn write_group_steps(&self) -> anyhow::Result<Vec<WriteGroupStep>> {
+        let text = self.client.get(format!("{}/metrics", self.base)).send()?.text()?;
+        Ok(parse_write_group_steps(&text))
+    }
+
     /// Waits until the index has committed every change the store has; answers the wait.
     pub fn wait_caught_up(&self, timeout: Duration) -> anyhow::Result<Duration> {
         let started = Instant::now();
@@ -183,4 +190,56 @@ pub fn measure(api: &Api, name: &str, calls: &[(String, Vec<(String, String)>)])
         failures,
         mean_total: totals as f64 / calls.len().max(1) as f64,
     })
+}
+
+/// Median and p99 of one step of the server's write groups, ms.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct WriteGroupStep {
+    /// `stage`, `apply` or `fsync`.
+    pub step: String,
+    /// Median, ms.
+    pub median_ms: f64,
+    /// 99th percentile, ms.
+    pub p99_ms: f64,
+}
+
+/// Reads `tracehound_write_group_seconds{step="..",quantile=".."}` lines of a Prometheus text page.
+fn parse_write_group_steps(text: &str) -> Vec<WriteGroupStep> {
+    let mut steps: Vec<WriteGroupStep> = Vec::new();
+    for line in text.lines().filter(|l| l.starts_with("tracehound_write_group_seconds{")) {
+        let label = |name: &str| line.split(&format!("{name}=\"")).nth(1).and_then(|rest| rest.split('"').next());
+        let (Some(step), Some(quantile)) = (label("step"), label("quantile")) else { continue };
+        let Some(seconds) = line.rsplit(' ').next().and_then(|v| v.parse::<f64>().ok()) else { continue };
+        let index = match steps.iter().position(|s| s.step == step) {
+            Some(i) => i,
+            None => {
+                steps.push(WriteGroupStep { step: step.to_string(), ..Default::default() });
+                steps.len() - 1
+            }
+        };
+        match quantile {
+            "0.5" => steps[index].median_ms = seconds * 1000.0,
+            "0.99" => steps[index].p99_ms = seconds * 1000.0,
+            _ => {}
+        }
+    }
+    steps
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn write_group_steps_are_read_from_the_metrics_page() {
+        let page = "# TYPE tracehound_write_group_seconds summary\n\
+            tracehound_write_group_seconds{step=\"fsync\",quantile=\"0.5\"} 0.004\n\
+            tracehound_write_group_seconds{step=\"fsync\",quantile=\"0.99\"} 0.09\n\
+            tracehound_write_group_seconds_sum{step=\"fsync\"} 1.5\n\
+            tracehound_up 1\n";
+        let steps = parse_write_group_steps(page);
+        assert_eq!(steps.len(), 1);
+        assert_eq!(steps[0].step, "fsync");
+        assert!((steps[0].median_ms - 4.0).abs() < 1e-9 && (steps[0].p99_ms - 90.0).abs() < 1e-9);
+    }
 }

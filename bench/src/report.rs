@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use crate::ceiling::{DecodeCeiling, FsyncWrite};
 use crate::cpu::{thread_group, CpuUse};
-use crate::probe::CallLatency;
+use crate::probe::{CallLatency, WriteGroupStep};
 use crate::server::RssReading;
 use crate::stats::Latency;
 
@@ -130,6 +130,8 @@ pub struct IngestRow {
     pub share_of_fsync: f64,
     /// CPU used during the run.
     pub cpu: CpuUse,
+    /// The server's write-group step times over about the last minute (paced runs only).
+    pub write_groups: Vec<WriteGroupStep>,
 }
 
 impl IngestRow {
@@ -330,6 +332,7 @@ pub fn markdown(r: &Results) -> String {
         ));
     }
     out.push_str(&cpu_table(r));
+    out.push_str(&write_group_table(r));
 
     out.push_str(
         "\n### Ceiling on this machine (one core)\n\n\
@@ -405,6 +408,31 @@ pub fn markdown(r: &Results) -> String {
         mem.end.process_peak_kib as f64 / 1024.0,
         mem.end.now_kib as f64 / 1024.0,
     ));
+    out
+}
+
+/// Where the paced runs' acknowledgements waited inside the writer.
+fn write_group_table(r: &Results) -> String {
+    let mut out = String::from(
+        "\n### Write groups during the paced runs (server summaries, about the last minute)\n\n\
+         | run | stage median / p99 ms | apply median / p99 ms | fsync median / p99 ms |\n|---|---|---|---|\n",
+    );
+    for row in r.paced.iter().filter(|row| !row.write_groups.is_empty()) {
+        let cell = |step: &str| {
+            row.write_groups
+                .iter()
+                .find(|s| s.step == step)
+                .map_or("—".to_string(), |s| format!("{:.1} / {:.1}", s.median_ms, s.p99_ms))
+        };
+        out.push_str(&format!(
+            "| {} {} | {} | {} | {} |\n",
+            size_label(row.text_bytes),
+            row.pacing,
+            cell("stage"),
+            cell("apply"),
+            cell("fsync")
+        ));
+    }
     out
 }
 
