@@ -66,6 +66,26 @@ struct Args {
     sizes: Vec<usize>,
 }
 
+/// The open-loop runs after the closed-loop ones, in order.
+#[derive(Debug, Clone, Copy)]
+enum PacedStep {
+    /// Probing for the sustained rate (attempt number).
+    Probe(u32),
+    /// 80 % of the sustained rate, for the acknowledgement-latency target.
+    Latency,
+    /// The issue's rate target, for the searchable-within-5-s target.
+    Target,
+    /// Nothing left.
+    Done,
+}
+
+/// Paced-run labels, which the target checks find their rows by.
+const PROBE_LABEL: &str = "sustained-rate probe";
+const LATENCY_LABEL: &str = "paced, 80 % of sustained";
+const TARGET_LABEL: &str = "paced at the";
+/// Probes at most (the last one is taken as the sustained rate whatever it showed).
+const MAX_PROBES: u32 = 4;
+
 /// Longest wait for the index to commit everything acknowledged before a run ends.
 const INDEX_CATCH_UP_LIMIT: Duration = Duration::from_secs(900);
 
@@ -185,23 +205,27 @@ fn run(args: Args) -> anyhow::Result<()> {
 
     let paced_size = if sizes.contains(&8192) { 8192 } else { sizes[0] };
     // Sustained means acknowledged and indexed: above the indexing rate the index falls
-    // further behind every second, which no deployment can sustain.
-    let sustained = results
+    // further behind every second. A closed-loop burst overstates it (its index catches up
+    // with both cores once the burst ends), so it is only where probing starts: paced runs
+    // from there down in 15 % steps until one keeps every marker searchable within 5 s.
+    let mut sustained = results
         .ingest
         .iter()
         .find(|r| r.text_bytes == paced_size && r.transport == "grpc" && !r.gzip)
         .map(|r| r.spans_per_sec.min(r.indexed_spans_per_sec))
         .unwrap_or(1000.0);
-    // 80 % of the sustained rate for the latency target; the target rate itself, for
-    // longer, for the searchable-within-5-s target at that sustained rate.
-    let paced_runs = [
-        ("paced, 80 %".to_string(), 0.8 * sustained, duration * 2),
-        (format!("paced at the {:.0} spans/s target", rate_target(paced_size)), rate_target(paced_size), duration * 3),
-    ];
+    let target_rate = rate_target(paced_size);
+    let mut step = PacedStep::Probe(1);
     // Steady state: sustained load from here on (the paced runs, then the fill), after the
     // closed-loop bursts, whose peak is reported apart.
     server.reset_rss_peak();
-    for (pacing, spans_per_sec, length) in paced_runs {
+    loop {
+        let (pacing, spans_per_sec, length) = match step {
+            PacedStep::Probe(n) => (format!("{PROBE_LABEL} {n}"), sustained, duration * 3 / 2),
+            PacedStep::Latency => (LATENCY_LABEL.to_string(), 0.8 * sustained, duration * 2),
+            PacedStep::Target => (format!("{TARGET_LABEL} {target_rate:.0} spans/s target"), target_rate, duration * 3),
+            PacedStep::Done => break,
+        };
         let rps = spans_per_sec / SPANS_PER_REQUEST as f64;
         let target = Target {
             transport: Transport::Grpc,
@@ -227,11 +251,25 @@ fn run(args: Args) -> anyhow::Result<()> {
             fmt_latency(&row.ack),
             row.searchable.max_ms / 1000.0
         );
+        step = match step {
+            PacedStep::Probe(n) => {
+                let kept_up = row.searchable.max_ms <= 5_000.0 && row.markers_missed == 0;
+                if kept_up || n >= MAX_PROBES {
+                    PacedStep::Latency
+                } else {
+                    sustained *= 0.85;
+                    PacedStep::Probe(n + 1)
+                }
+            }
+            PacedStep::Latency => PacedStep::Target,
+            PacedStep::Target | PacedStep::Done => PacedStep::Done,
+        };
         logical_raw += outcome.raw_bytes;
         logical_text += outcome.text_bytes;
         sample_ids.extend(outcome.sample_ids);
         results.paced.push(row);
     }
+    results.sustained_spans_per_sec = sustained;
 
     let stored = api.stats()?["spans"].as_u64().unwrap_or(0);
     let fill_requests = args.total_spans.saturating_sub(stored).div_ceil(SPANS_PER_REQUEST as u64) as usize;
@@ -480,7 +518,7 @@ fn targets(r: &Results) -> Vec<TargetCheck> {
     }
     // Searchable within 5 s is judged while sustaining the target rate (an overloaded
     // closed-loop run outpaces any indexer by design; its lag is reported, not judged).
-    if let Some(p) = r.paced.iter().find(|row| row.text_bytes == 8192 && row.pacing.contains("target")) {
+    if let Some(p) = r.paced.iter().find(|row| row.text_bytes == 8192 && row.pacing.starts_with(TARGET_LABEL)) {
         let worst = p.searchable.max_ms / 1000.0;
         out.push(TargetCheck {
             name: format!("8 KB spans searchable while sustaining {:.0} spans/s (worst marker)", p.spans_per_sec),
@@ -493,9 +531,14 @@ fn targets(r: &Results) -> Vec<TargetCheck> {
             met: worst <= 5.0 && p.markers_missed == 0 && p.spans_per_sec >= 0.95 * 3_000.0,
         });
     }
-    if let Some(p) = r.paced.iter().find(|row| row.pacing.contains("80")) {
+    if let Some(p) = r.paced.iter().find(|row| row.pacing == LATENCY_LABEL) {
         out.push(TargetCheck {
-            name: format!("ack latency at 80 % of sustained rate ({} KB, gRPC)", p.text_bytes / 1024),
+            name: format!(
+                "ack latency at 80 % of the sustained rate ({} KB, gRPC; sustained: {:.0} spans/s, the probe that \
+                 kept up)",
+                p.text_bytes / 1024,
+                r.sustained_spans_per_sec
+            ),
             target: "median ≤ 15 ms, p99 ≤ 50 ms".into(),
             measured: format!("{:.1} / {:.1} ms", p.ack.median_ms, p.ack.p99_ms),
             met: p.ack.median_ms <= 15.0 && p.ack.p99_ms <= 50.0,

@@ -32,9 +32,11 @@ pub struct Results {
     pub fsync_ceiling: Vec<FsyncWrite>,
     /// Closed-loop ingest runs.
     pub ingest: Vec<IngestRow>,
-    /// Open-loop runs: 8 KB at 80 % of the sustained rate (acknowledgement latency), and at
-    /// the target rate (searchable lag while sustaining it).
+    /// Open-loop runs: probes for the sustained rate, 8 KB at 80 % of it (acknowledgement
+    /// latency), and at the target rate (searchable lag while sustaining it).
     pub paced: Vec<IngestRow>,
+    /// The highest probed 8 KB rate at which every marker was searchable within 5 s.
+    pub sustained_spans_per_sec: f64,
     /// Loading the store to the size lookups and searches run at.
     pub fill: Fill,
     /// Resident memory.
