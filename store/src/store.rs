@@ -90,6 +90,9 @@ pub struct Store {
     disk_reserve: Arc<AtomicU64>,
 }
 
+/// Memtable size of the keyspaces holding span and log values (see `Store::open`).
+const VALUE_MEMTABLE_BYTES: u64 = 32 * 1024 * 1024;
+
 /// Free space kept in reserve unless the writer is configured otherwise.
 pub const DEFAULT_DISK_RESERVE: u64 = 64 * 1024 * 1024;
 
@@ -122,7 +125,15 @@ impl Store {
             .compression(fjall::CompressionType::None)
             .staleness_threshold(0.25)
             .age_cutoff(1.0);
-        let blobs = || KeyspaceCreateOptions::default().with_kv_separation(Some(blob_options.clone()));
+        // Memtables of span and log values hold whole prompts: at fjall's default of 64 MiB,
+        // an active one and the four sealed ones fjall allows while flushes catch up came to
+        // over 300 MiB of the 1 GiB budget under bursts. 32 MiB halves that at the cost of
+        // twice as many (smaller) flushes.
+        let blobs = || {
+            KeyspaceCreateOptions::default()
+                .with_kv_separation(Some(blob_options.clone()))
+                .max_memtable_size(VALUE_MEMTABLE_BYTES)
+        };
         let plain = KeyspaceCreateOptions::default;
         let changelog = db.keyspace("changelog", plain)?;
         let last_seq = match changelog.last_key_value() {
