@@ -46,8 +46,9 @@ bench:
 ## plus normalization, and the search query parser (targets in fuzz/fuzz_targets/).
 # cargo fuzz is made for nightly; RUSTC_BOOTSTRAP=1 lets the stable toolchain, the only one
 # there is here, accept any nightly-only flag it passes. No sanitizer (ASan needs
-# -Zsanitizer): our code has no `unsafe` and the targets hunt panics, so ASan would only
-# lengthen the build and slow every run. Debug assertions and overflow checks stay on, so
+# -Zsanitizer): the targets reach no `unsafe` of ours (its only use is two libc scheduler
+# calls of the indexer) and hunt panics, so ASan would only lengthen the build and slow
+# every run. Debug assertions and overflow checks stay on, so
 # arithmetic that would silently wrap in release is caught.
 # The build instruments the whole dependency tree again, in fuzz/target.
 FUZZ_TARGETS       := otlp_protobuf otlp_json search_query

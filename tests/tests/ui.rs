@@ -49,6 +49,7 @@ fn loaded_server() -> (tempfile::TempDir, Server) {
     for fixture in fixture_dirs() {
         assert!(replay(&server, &fixture) > 0, "{} has no requests", fixture.display());
     }
+    server.wait_indexed();
     (dir, server)
 }
 

@@ -187,6 +187,25 @@ impl Server {
         let body = resp.text().expect("body");
         (status, serde_json::from_str(&body).unwrap_or(Value::String(body)))
     }
+
+    /// Waits until the search index holds every change the store has acknowledged, for
+    /// tests that search once (a browser page does not search again by itself).
+    pub fn wait_indexed(&self) {
+        let deadline = Instant::now() + Duration::from_secs(120);
+        loop {
+            let (status, stats) = self.get_json("/api/v1/stats");
+            let index = &stats["index"];
+            if let (200, Some(indexed), Some(stored)) =
+                (status, index["index_seq"].as_u64(), index["store_seq"].as_u64())
+            {
+                if indexed >= stored {
+                    return;
+                }
+            }
+            assert!(Instant::now() < deadline, "the index did not catch up with the store in 120 s: {index}");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
 }
 
 impl Drop for Server {
