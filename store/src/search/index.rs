@@ -13,6 +13,7 @@ use std::sync::{Arc, Mutex};
 use serde::{Deserialize, Serialize};
 use tantivy::collector::{Count, TopDocs};
 use tantivy::directory::MmapDirectory;
+use tantivy::indexer::IndexWriterOptions;
 use tantivy::query::{AllQuery, BooleanQuery, Occur, PhraseQuery, Query, RangeQuery, TermQuery};
 use tantivy::schema::{Field, IndexRecordOption, Schema, TextFieldIndexing, TextOptions, FAST, INDEXED, STRING};
 use tantivy::{DocId, Index, IndexReader, IndexWriter, ReloadPolicy, Score, SegmentReader, TantivyDocument, Term};
@@ -20,6 +21,7 @@ use tantivy::{DocId, Index, IndexReader, IndexWriter, ReloadPolicy, Score, Segme
 use crate::keys::TenantId;
 use crate::model::{StatusCode, TraceId};
 use crate::search::document::{log_texts, span_texts};
+use crate::search::merge::BoundedMergePolicy;
 use crate::search::request::{Clause, FilterField, SearchError, SearchHit, SearchPage, SearchRequest, Sort, TextField};
 use crate::search::tokenizer::{index_analyzer, query_tokens, INDEX_ANALYZER};
 use crate::store::TraceData;
@@ -32,6 +34,9 @@ const MAX_INDEXED_BYTES_PER_FIELD: usize = 256 * 1024;
 const INDEXING_THREADS: usize = 2;
 /// Memory the index writer may buffer before it flushes a segment (split between threads).
 const WRITER_MEMORY_BYTES: usize = 64 * 1024 * 1024;
+/// Merges running at once. tantivy's default of four, on two cores, only interleaves
+/// them, and each running merge keeps its inputs mapped (merge.rs bounds one merge).
+const MERGE_THREADS: usize = 2;
 
 /// Field handles of the schema.
 #[derive(Clone, Copy)]
@@ -108,12 +113,18 @@ impl SearchIndex {
             scope
                 .spawn(|| {
                     crate::search::priority::lower_current_thread();
-                    index.writer_with_num_threads(INDEXING_THREADS, WRITER_MEMORY_BYTES)
+                    let options = IndexWriterOptions::builder()
+                        .num_worker_threads(INDEXING_THREADS)
+                        .memory_budget_per_thread(WRITER_MEMORY_BYTES / INDEXING_THREADS)
+                        .num_merge_threads(MERGE_THREADS)
+                        .build();
+                    index.writer_with_options(options)
                 })
                 .join()
         })
         .map_err(|_| SearchError::Index("opening the index writer panicked".into()))?
         .map_err(index_err)?;
+        writer.set_merge_policy(Box::new(BoundedMergePolicy::new(dir.to_path_buf())));
         let reader = index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into().map_err(index_err)?;
         let payload = read_payload(&index)?;
         Ok(SearchIndex {

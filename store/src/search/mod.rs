@@ -6,6 +6,7 @@ pub mod document;
 pub mod highlight;
 pub mod index;
 pub mod indexer;
+mod merge;
 pub mod priority;
 pub mod request;
 pub mod tokenizer;
