@@ -8,12 +8,14 @@
 //!
 //! `SCHED_IDLE` was tried and is wrong for a server: an idle-class thread gets almost no CPU
 //! (a weight of 3 against 1,024) while *any* other process on the machine keeps the cores
-//! busy, and an unprivileged thread can never leave the idle class again. With two busy
-//! loops beside the server, the fixtures' requests took 13.4 s to become searchable (0.9 s
-//! on an idle machine); a longer-running neighbour (a build, a batch job) would hold the
-//! index back for as long as it ran. Indexing threads run instead as `SCHED_BATCH` at
-//! nice 10: about a tenth of a contended core each, never preempting a thread that wakes
-//! up, and always making progress (1.4 s beside the same two loops).
+//! busy, and an unprivileged thread can never leave the idle class again. With four busy
+//! loops beside the release server, the fixtures' requests took 18–21 s to become
+//! searchable under `SCHED_IDLE`, 5–6 s at nice 19 and 1.3–1.6 s at nice 10; a
+//! long-running neighbour (a build, a batch job) would have held the index back for as
+//! long as it ran. Indexing threads run as `SCHED_BATCH` at nice 10: about a tenth of a
+//! contended core each, never preempting a thread that wakes up. In the paced 8 KB runs of
+//! `make bench`, acknowledgement latency at nice 10, nice 19 and `SCHED_IDLE` differed by
+//! less than run-to-run noise.
 //!
 //! Linux keeps a scheduling policy and nice value per thread and a new thread inherits its
 //! creator's, so lowering the threads that create tantivy's workers (the indexer thread,
