@@ -18,7 +18,8 @@ pub struct CpuSnapshot {
     machine_busy: u64,
     server: u64,
     bench: u64,
-    threads: BTreeMap<String, u64>,
+    /// Each live thread of the server by id: its stage and CPU ticks.
+    threads: BTreeMap<u32, (String, u64)>,
 }
 
 /// CPU used between two snapshots, in cores (CPU seconds per second).
@@ -56,10 +57,21 @@ impl CpuSnapshot {
         let machine = cores(self.machine_busy, earlier.machine_busy);
         let server = cores(self.server, earlier.server);
         let bench = cores(self.bench, earlier.bench);
-        let server_threads = self
-            .threads
-            .iter()
-            .map(|(name, &now)| (name.clone(), cores(now, earlier.threads.get(name).copied().unwrap_or(0))))
+        // By thread id, not by name: tantivy respawns its indexing workers at every commit,
+        // so a stage's threads at the end are not those at the start. A thread started
+        // during the run counts whole; one that ended during it took its counters along,
+        // so what the process used beyond the live threads is reported as its own group.
+        let mut by_stage: BTreeMap<String, u64> = BTreeMap::new();
+        for (tid, (stage, now)) in &self.threads {
+            let then = earlier.threads.get(tid).map_or(0, |(_, ticks)| *ticks);
+            *by_stage.entry(stage.clone()).or_insert(0) += now.saturating_sub(then);
+        }
+        let live: u64 = by_stage.values().sum();
+        let ended = self.server.saturating_sub(earlier.server).saturating_sub(live);
+        by_stage.insert(ENDED_THREADS.to_string(), ended);
+        let server_threads = by_stage
+            .into_iter()
+            .map(|(stage, ticks)| (stage, ticks as f64 / TICKS_PER_SEC / seconds))
             .filter(|(_, used)| *used >= 0.005)
             .collect();
         CpuUse { machine, server, bench, other: (machine - server - bench).max(0.0), server_threads }
@@ -88,17 +100,22 @@ fn parse_stat_ticks(stat: &str) -> Option<u64> {
     Some(utime + stime)
 }
 
-/// CPU ticks of each thread group of a process.
-fn thread_ticks(pid: u32) -> BTreeMap<String, u64> {
-    let mut groups = BTreeMap::new();
-    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else { return groups };
+/// Stage of the CPU of server threads that ended between two snapshots: almost all of it
+/// tantivy's indexing workers, which every index commit replaces.
+pub const ENDED_THREADS: &str = "threads ended during the run (tantivy indexing workers)";
+
+/// The stage and CPU ticks of each live thread of a process, by thread id.
+fn thread_ticks(pid: u32) -> BTreeMap<u32, (String, u64)> {
+    let mut threads = BTreeMap::new();
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else { return threads };
     for task in tasks.flatten() {
         let path = task.path();
+        let Some(tid) = task.file_name().to_str().and_then(|t| t.parse().ok()) else { continue };
         let name = std::fs::read_to_string(path.join("comm")).unwrap_or_default();
         let ticks = read_ticks(&path.join("stat").to_string_lossy()).unwrap_or(0);
-        *groups.entry(thread_group(name.trim())).or_insert(0) += ticks;
+        threads.insert(tid, (thread_group(name.trim()), ticks));
     }
-    groups
+    threads
 }
 
 /// The stage a server thread belongs to, from its (15-character) name.
@@ -150,5 +167,26 @@ mod tests {
         }
         let used = CpuSnapshot::take(pid).since(&before);
         assert!(used.server > 0.0, "{used:?}");
+    }
+
+    #[test]
+    fn cpu_of_a_thread_that_ended_during_the_run_is_still_counted() {
+        let pid = std::process::id();
+        let before = CpuSnapshot::take(pid);
+        let start = before.server;
+        std::thread::Builder::new()
+            .name("thrd-tantivy-ix".into())
+            .spawn(move || {
+                let deadline = Instant::now() + std::time::Duration::from_secs(120);
+                let mut x = 0u64;
+                while read_ticks("/proc/self/stat").unwrap_or(0) < start + 5 && Instant::now() < deadline {
+                    x = std::hint::black_box(x.wrapping_add(1));
+                }
+            })
+            .unwrap()
+            .join()
+            .unwrap();
+        let used = CpuSnapshot::take(pid).since(&before);
+        assert!(used.server_threads.get(ENDED_THREADS).is_some_and(|cores| *cores > 0.0), "{used:?}");
     }
 }

@@ -7,7 +7,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 use crate::ceiling::{DecodeCeiling, FsyncWrite};
-use crate::cpu::{thread_group, CpuUse};
+use crate::cpu::{thread_group, CpuUse, ENDED_THREADS};
 use crate::probe::{CallLatency, WriteGroupStep};
 use crate::server::RssReading;
 use crate::stats::Latency;
@@ -233,7 +233,9 @@ const STAGES: [&str; 7] =
 
 /// Server CPU by stage for every run: which stage is busy when ingest stops scaling.
 fn cpu_table(r: &Results) -> String {
-    let groups: Vec<String> = STAGES.iter().map(|name| thread_group(name)).collect();
+    let mut groups: Vec<String> = STAGES.iter().map(|name| thread_group(name)).collect();
+    // Next to the live tantivy threads: the workers a commit replaced are most of it.
+    groups.insert(5, ENDED_THREADS.to_string());
     let mut out = format!(
         "\n### Server CPU by stage (cores, of 2)\n\n| run | {} |\n|---|{}\n",
         groups.join(" | "),
