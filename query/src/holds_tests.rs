@@ -101,3 +101,14 @@ async fn stats_show_disk_use_by_part_oldest_data_index_lag_and_holds() {
     assert_eq!(stats["index"]["changes_behind"], 2, "nothing indexed yet");
     assert_eq!(stats["holds"], 1);
 }
+
+#[tokio::test]
+async fn a_hold_without_disk_headroom_is_refused_retryably_and_not_taken() {
+    let fx = Fixture::new();
+    fx.store.set_disk_reserve(u64::MAX);
+    let body = json!({"kind": "request", "value": "req_1", "reason": "INC-45"});
+    let (status, answer) = send(&fx.router(), "POST", "/api/v1/holds", Some(body)).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{answer}");
+    fx.store.set_disk_reserve(0);
+    assert!(fx.store.holds(tracehound_store::TenantId::DEFAULT).unwrap().is_empty());
+}

@@ -44,3 +44,24 @@ fn metrics_count_accepted_rejected_and_refused_exports() {
     assert!(text.contains("tracehound_export_duration_seconds"), "{text}");
     assert!(text.contains("tracehound_index_lag_changes"), "{text}");
 }
+
+#[test]
+fn metrics_time_each_step_of_a_write_group() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path());
+    let span = Span {
+        trace_id: vec![2; 16],
+        span_id: vec![2; 8],
+        name: "timed".into(),
+        start_time_unix_nano: 1_790_000_000_000_000_000,
+        end_time_unix_nano: 1_790_000_000_000_000_100,
+        ..Default::default()
+    };
+    assert_eq!(post_protobuf(&server, export_bytes(vec![span])).status().as_u16(), 200);
+
+    let text = metrics_text(&server);
+    for step in ["stage", "apply", "fsync"] {
+        let count = value(&text, &format!("tracehound_write_group_seconds_count{{step=\"{step}\"}}"));
+        assert!(count.is_some_and(|n| n >= 1.0), "no {step} timing in:\n{text}");
+    }
+}
