@@ -48,8 +48,8 @@ bench:
 # there is here, accept any nightly-only flag it passes. No sanitizer (ASan needs
 # -Zsanitizer): the targets reach no `unsafe` of ours (its only use is two libc scheduler
 # calls of the indexer) and hunt panics, so ASan would only lengthen the build and slow
-# every run. Debug assertions and overflow checks stay on, so
-# arithmetic that would silently wrap in release is caught.
+# every run. Debug assertions and overflow checks stay on, so arithmetic that would
+# silently wrap in release is caught.
 # The build instruments the whole dependency tree again, in fuzz/target.
 FUZZ_TARGETS       := otlp_protobuf otlp_json search_query
 FUZZ_SECONDS       ?= 600

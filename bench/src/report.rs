@@ -235,7 +235,9 @@ const STAGES: [&str; 7] =
 fn cpu_table(r: &Results) -> String {
     let mut groups: Vec<String> = STAGES.iter().map(|name| thread_group(name)).collect();
     // Next to the live tantivy threads: the workers a commit replaced are most of it.
-    groups.insert(5, ENDED_THREADS.to_string());
+    let tantivy = thread_group("thrd-tantivy");
+    let after_tantivy = groups.iter().position(|g| *g == tantivy).map_or(groups.len(), |i| i + 1);
+    groups.insert(after_tantivy, ENDED_THREADS.to_string());
     let mut out = format!(
         "\n### Server CPU by stage (cores, of 2)\n\n| run | {} |\n|---|{}\n",
         groups.join(" | "),

@@ -68,7 +68,7 @@ mod attr_value_de {
 
     impl<'de> Deserialize<'de> for AttrValue {
         fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-            match deserializer.deserialize_any(ElementVisitor)? {
+            match Element::deserialize(deserializer)? {
                 Element::Value(value) => Ok(value),
                 Element::Object { bytes_b64: Some(bytes_b64), .. } => Ok(AttrValue::Bytes { bytes_b64 }),
                 Element::Object { .. } => Err(de::Error::missing_field("bytes_b64")),
