@@ -9,11 +9,11 @@ DATA_DIR   ?= $(CURDIR)/tracehound-data
 
 ## Build (release) and start the server with a data directory in the checkout.
 run:
-	$(CARGO) build --release -p tracehound-collector --bin tracehound
+	$(CARGO) build --release -p tracehound --bin tracehound
 	TRACEHOUND_DATA_DIR=$(DATA_DIR) ./target/release/tracehound serve
 
 build:
-	$(CARGO) build -p tracehound-collector --bin tracehound
+	$(CARGO) build -p tracehound --bin tracehound
 
 ## Install what the tests need (idempotent), then run every test.
 test: test-deps browser-deps build fuzz-smoke

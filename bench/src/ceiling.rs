@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use prost::Message;
 use serde::Serialize;
-use tracehound_collector::normalize::{normalize_traces, NormalizeConfig};
+use tracehound_normalize::{normalize_traces, NormalizeConfig};
 use tracehound_proto::collector::trace::v1::ExportTraceServiceRequest;
 
 use crate::traces::SPANS_PER_REQUEST;

@@ -284,7 +284,7 @@ mod tests {
     use std::collections::HashSet;
 
     use prost::Message;
-    use tracehound_collector::normalize::{normalize_traces, NormalizeConfig};
+    use tracehound_normalize::{normalize_traces, NormalizeConfig};
     use tracehound_store::model::SpanKind as ModelKind;
 
     use super::*;

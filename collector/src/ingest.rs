@@ -13,11 +13,11 @@ use tracehound_proto::collector::trace::v1::ExportTraceServiceRequest;
 use tracehound_store::writer::Writer;
 use tracehound_store::{StoreError, TenantId, WriteBatch};
 
-use crate::normalize::{
+use crate::self_metrics::{record_export, record_refusal, Refusal, Signal};
+use tracehound_normalize::redact::Redactor;
+use tracehound_normalize::{
     normalize_logs, normalize_traces, scores_from_logs, scores_from_spans, NormalizeConfig, Normalized,
 };
-use crate::redact::Redactor;
-use crate::self_metrics::{record_export, record_refusal, Refusal, Signal};
 
 /// What an accepted export reports back (OTLP `partial_success`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

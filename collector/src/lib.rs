@@ -1,11 +1,9 @@
-//! The tracehound collector: OTLP receivers, the transport-neutral ingest step, and the
-//! normalization of LLM trace conventions into the store's domain model.
+//! The tracehound collector: the OTLP receivers (gRPC and HTTP), admission (keys, scopes,
+//! rate limits), and the transport-neutral ingest step that normalizes an export and waits
+//! until the writer has made it durable.
 
 pub mod admission;
 pub mod ingest;
-pub mod normalize;
 pub mod otlp_grpc;
 pub mod otlp_http;
-pub mod redact;
 pub mod self_metrics;
-pub mod tls;

@@ -3,7 +3,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use tracehound_collector::normalize::{normalize_logs, normalize_traces, NormalizeConfig};
+use tracehound_normalize::{normalize_logs, normalize_traces, NormalizeConfig};
 use tracehound_proto::collector::logs::v1::ExportLogsServiceRequest;
 use tracehound_proto::collector::trace::v1::ExportTraceServiceRequest;
 

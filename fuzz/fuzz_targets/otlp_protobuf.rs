@@ -4,7 +4,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use prost::Message;
-use tracehound_collector::normalize::{normalize_logs, normalize_traces, NormalizeConfig};
+use tracehound_normalize::{normalize_logs, normalize_traces, NormalizeConfig};
 use tracehound_proto::collector::logs::v1::ExportLogsServiceRequest;
 use tracehound_proto::collector::trace::v1::ExportTraceServiceRequest;
 

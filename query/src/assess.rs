@@ -20,7 +20,7 @@ use tracehound_store::summary::TraceSummary;
 use tracehound_store::{Store, TenantId, TraceData};
 use utoipa::ToSchema;
 
-use crate::api_error::ApiError;
+use crate::error::QueryError;
 use crate::views::{attributes_object, spans_with_logs_merged};
 
 /// Phrases that open a model refusal, lowercase, apostrophes straight.
@@ -191,7 +191,7 @@ impl Default for Criteria {
 
 impl Criteria {
     /// Reads `reasons=error,refusal` and `score=NAME<0.5[,NAME<0.7]`; absent means all / none.
-    pub fn parse(reasons: Option<&str>, scores: Option<&str>) -> Result<Self, ApiError> {
+    pub fn parse(reasons: Option<&str>, scores: Option<&str>) -> Result<Self, QueryError> {
         let mut criteria = Criteria::default();
         if let Some(text) = reasons.filter(|t| !t.trim().is_empty()) {
             criteria.kinds = text
@@ -199,7 +199,7 @@ impl Criteria {
                 .filter(|p| !p.trim().is_empty())
                 .map(str::parse)
                 .collect::<Result<_, _>>()
-                .map_err(|reason| ApiError::InvalidParameter { name: "reasons", reason })?;
+                .map_err(|reason| QueryError::InvalidParameter { name: "reasons", reason })?;
         }
         if let Some(text) = scores.filter(|t| !t.trim().is_empty()) {
             criteria.thresholds = text
@@ -207,7 +207,7 @@ impl Criteria {
                 .filter(|p| !p.trim().is_empty())
                 .map(str::parse)
                 .collect::<Result<_, _>>()
-                .map_err(|reason| ApiError::InvalidParameter { name: "score", reason })?;
+                .map_err(|reason| QueryError::InvalidParameter { name: "score", reason })?;
         }
         Ok(criteria)
     }
@@ -301,7 +301,7 @@ pub fn assess(data: &TraceData, criteria: &Criteria) -> Assessed {
         let (span_id, text) = final_output.clone().unwrap_or_default();
         reasons.push(Reason {
             kind: ReasonKind::Refusal,
-            detail: format!("final answer refuses: {:?}", preview(&text, 120)),
+            detail: format!("final answer refuses: {:?}", crate::text::cut(&text, 120)),
             span_id: (!span_id.is_empty()).then_some(span_id),
         });
     }
@@ -445,13 +445,6 @@ fn is_identifier_key(key: &str) -> bool {
         || key.contains("version")
 }
 
-fn preview(text: &str, chars: usize) -> String {
-    match text.char_indices().nth(chars) {
-        Some((cut, _)) => format!("{}…", &text[..cut]),
-        None => text.to_string(),
-    }
-}
-
 /// Every request starting in `[since, until)`, judged, newest first; and whether the scan
 /// stopped at [`MAX_SCAN`].
 pub fn scan_window(
@@ -460,7 +453,7 @@ pub fn scan_window(
     since: u64,
     until: u64,
     criteria: &Criteria,
-) -> Result<(Vec<Assessed>, bool), ApiError> {
+) -> Result<(Vec<Assessed>, bool), QueryError> {
     let mut out = Vec::new();
     let mut before = None;
     loop {

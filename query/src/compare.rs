@@ -8,8 +8,8 @@ use serde::{Deserialize, Serialize};
 use tracehound_store::{Store, TenantId};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::api_error::ApiError;
 use crate::assess::{scan_window, Assessed, Criteria};
+use crate::error::QueryError;
 use crate::failing::{Window, WindowView};
 use crate::versions::share;
 
@@ -175,7 +175,12 @@ pub fn default_baseline(incident: Window) -> Window {
 }
 
 /// Answers `GET /api/v1/compare`.
-pub fn compare(store: &Store, tenant: TenantId, incident: Window, baseline: Window) -> Result<CompareAnswer, ApiError> {
+pub fn compare(
+    store: &Store,
+    tenant: TenantId,
+    incident: Window,
+    baseline: Window,
+) -> Result<CompareAnswer, QueryError> {
     let criteria = Criteria::default();
     let (now, t1) = scan_window(store, tenant, incident.since, incident.until, &criteria)?;
     let (before, t2) = scan_window(store, tenant, baseline.since, baseline.until, &criteria)?;

@@ -8,8 +8,8 @@ use tracehound_store::model::{Document, Message, Score, SpanKind, StatusCode, Ve
 use tracehound_store::{Store, TenantId, TraceData};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::api_error::ApiError;
 use crate::assess::{merged, scan_window, Assessed, Criteria, Reason};
+use crate::error::QueryError;
 use crate::time_range::parse_time_bound;
 use crate::timestamp::format_rfc3339;
 use crate::views::RequestSummary;
@@ -49,19 +49,19 @@ pub struct Window {
 
 impl Window {
     /// Reads `since` / `until`; `since` defaults to `default_age` nanoseconds before now.
-    pub fn parse(since: Option<&str>, until: Option<&str>, now: u64, default_age: u64) -> Result<Self, ApiError> {
+    pub fn parse(since: Option<&str>, until: Option<&str>, now: u64, default_age: u64) -> Result<Self, QueryError> {
         let until = match until.filter(|t| !t.trim().is_empty()) {
             Some(text) => parse_time_bound(text, now)
-                .map_err(|e| ApiError::InvalidParameter { name: "until", reason: e.to_string() })?,
+                .map_err(|e| QueryError::InvalidParameter { name: "until", reason: e.to_string() })?,
             None => now,
         };
         let since = match since.filter(|t| !t.trim().is_empty()) {
             Some(text) => parse_time_bound(text, now)
-                .map_err(|e| ApiError::InvalidParameter { name: "since", reason: e.to_string() })?,
+                .map_err(|e| QueryError::InvalidParameter { name: "since", reason: e.to_string() })?,
             None => until.saturating_sub(default_age),
         };
         if since >= until {
-            return Err(ApiError::InvalidParameter { name: "since", reason: "must be before until".into() });
+            return Err(QueryError::InvalidParameter { name: "since", reason: "must be before until".into() });
         }
         Ok(Window { since, until })
     }
@@ -97,13 +97,13 @@ pub struct FailingQuery {
 
 impl FailingQuery {
     /// Reads the parameters; ages count back from `now`.
-    pub fn parse(params: &FailingParams, now: u64) -> Result<Self, ApiError> {
+    pub fn parse(params: &FailingParams, now: u64) -> Result<Self, QueryError> {
         let window = Window::parse(params.since.as_deref(), params.until.as_deref(), now, 24 * 3_600 * 1_000_000_000)?;
         let limit = match params.limit.as_deref().filter(|t| !t.trim().is_empty()) {
             Some(text) => match text.trim().parse::<usize>() {
                 Ok(n) if (1..=MAX_LIMIT).contains(&n) => n,
                 _ => {
-                    return Err(ApiError::InvalidParameter {
+                    return Err(QueryError::InvalidParameter {
                         name: "limit",
                         reason: format!("{text:?} is not a number from 1 to {MAX_LIMIT}"),
                     })
@@ -115,7 +115,7 @@ impl FailingQuery {
             None | Some("") | Some("json") => false,
             Some("jsonl") => true,
             Some(other) => {
-                return Err(ApiError::InvalidParameter {
+                return Err(QueryError::InvalidParameter {
                     name: "format",
                     reason: format!("{other:?}: expected json or jsonl"),
                 })
@@ -220,7 +220,7 @@ pub struct FailingExample {
 
 impl FailingExample {
     /// The evidence of one stored request, judged.
-    pub fn build(store: &Store, tenant: TenantId, data: &TraceData, assessed: &Assessed) -> Result<Self, ApiError> {
+    pub fn build(store: &Store, tenant: TenantId, data: &TraceData, assessed: &Assessed) -> Result<Self, QueryError> {
         let summary = RequestSummary::from_trace(&data.summary);
         let mut example = FailingExample {
             request_id: summary.request_id.clone(),
@@ -376,7 +376,7 @@ pub fn examples(
     tenant: TenantId,
     assessed: &[Assessed],
     chosen: &[usize],
-) -> Result<Vec<FailingExample>, ApiError> {
+) -> Result<Vec<FailingExample>, QueryError> {
     let mut out = Vec::with_capacity(chosen.len());
     for &i in chosen {
         let a = &assessed[i];
@@ -388,7 +388,7 @@ pub fn examples(
 }
 
 /// Answers `GET /api/v1/failing`.
-pub fn failing(store: &Store, tenant: TenantId, query: &FailingQuery) -> Result<FailingAnswer, ApiError> {
+pub fn failing(store: &Store, tenant: TenantId, query: &FailingQuery) -> Result<FailingAnswer, QueryError> {
     let (assessed, truncated) = scan_window(store, tenant, query.window.since, query.window.until, &query.criteria)?;
     let chosen = choose_diverse(&assessed, query.limit);
     Ok(FailingAnswer {
@@ -402,11 +402,11 @@ pub fn failing(store: &Store, tenant: TenantId, query: &FailingQuery) -> Result<
 }
 
 /// The examples as JSON Lines: one request per line, for a regression dataset.
-pub fn to_jsonl(answer: &FailingAnswer) -> Result<String, ApiError> {
+pub fn to_jsonl(answer: &FailingAnswer) -> Result<String, QueryError> {
     let mut out = String::new();
     for example in &answer.examples {
         let line = serde_json::to_string(example)
-            .map_err(|e| ApiError::ReadAborted(format!("cannot encode an example: {e}")))?;
+            .map_err(|e| QueryError::ReadAborted(format!("cannot encode an example: {e}")))?;
         out.push_str(&line);
         out.push('\n');
     }

@@ -1,51 +1,28 @@
-//! Tracehound's read side: the HTTP query API over the store, and the CLI client that
-//! talks to it.
+//! Tracehound's query logic: the read model (views, lookup, listing, search and its
+//! syntax, stats) and diagnosis (assess, failing, versions, compare, postmortem).
 //!
-//! The API answers with the types of [`views`]; the CLI reads the same types back and
-//! renders them as text ([`render`]).
+//! It knows no transport: the API crate serves these answers over HTTP and the CLI crate
+//! renders them for a terminal. Every answer is a type of [`views`] (or of its own module),
+//! and every failure a [`QueryError`].
 
-pub mod access;
-pub mod api;
-pub mod api_error;
 pub mod assess;
-pub mod cli;
-pub mod client;
 pub mod compare;
-pub mod evidence_api;
-pub mod evidence_cli;
+pub mod error;
 pub mod failing;
-pub mod holds_api;
 pub mod listing;
 pub mod lookup;
-pub mod metrics;
 pub mod postmortem;
 pub mod postmortem_md;
-pub mod render;
 pub mod search;
 pub mod search_syntax;
-pub mod server_timing;
-pub mod signin;
 pub mod stats;
+pub mod text;
 pub mod time_range;
 pub mod timestamp;
-pub mod ui;
 pub mod versions;
 pub mod views;
 
-pub use api::{openapi, router, ApiState, Tenant};
-pub use api_error::ApiError;
-pub use cli::{get, ls, run_get, run_ls, run_search, search, GetArgs, LsArgs, SearchArgs};
-pub use client::{ApiClient, CliError, SearchOptions, SearchSort};
+pub use error::{ErrorBody, QueryError};
 
-#[cfg(test)]
-mod api_tests;
-#[cfg(test)]
-mod cli_tests;
-#[cfg(test)]
-mod evidence_tests;
-#[cfg(test)]
-mod holds_tests;
-#[cfg(test)]
-mod search_tests;
-#[cfg(test)]
-mod test_support;
+#[cfg(any(test, feature = "test-support"))]
+pub mod test_support;

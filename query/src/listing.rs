@@ -9,7 +9,7 @@ use tracehound_store::summary::TraceSummary;
 use tracehound_store::{Store, TenantId};
 use utoipa::IntoParams;
 
-use crate::api_error::ApiError;
+use crate::error::QueryError;
 use crate::time_range::parse_time_bound;
 use crate::views::{RequestList, RequestSummary};
 
@@ -96,8 +96,8 @@ pub struct ListQuery {
 
 impl ListQuery {
     /// Reads the parameters; ages count back from `now` (Unix ns).
-    pub fn parse(params: &ListParams, now: u64) -> Result<Self, ApiError> {
-        let invalid = |name: &'static str, reason: String| ApiError::InvalidParameter { name, reason };
+    pub fn parse(params: &ListParams, now: u64) -> Result<Self, QueryError> {
+        let invalid = |name: &'static str, reason: String| QueryError::InvalidParameter { name, reason };
         let since = match non_empty(&params.since) {
             Some(text) => parse_time_bound(text, now).map_err(|e| invalid("since", e.to_string()))?,
             None => 0,
@@ -133,7 +133,7 @@ fn non_empty(value: &Option<String>) -> Option<&str> {
 ///
 /// With a service filter the time index is read on until the page is full or the range is
 /// exhausted.
-pub fn list_requests(store: &Store, tenant: TenantId, query: &ListQuery) -> Result<RequestList, ApiError> {
+pub fn list_requests(store: &Store, tenant: TenantId, query: &ListQuery) -> Result<RequestList, QueryError> {
     // One row more than the page tells whether another page exists.
     let wanted = query.limit + 1;
     let chunk = if query.service.is_some() { wanted.max(FILTER_SCAN_CHUNK) } else { wanted };

@@ -5,15 +5,15 @@
 use tracehound_store::model::TraceId;
 use tracehound_store::{Store, TenantId, TraceData};
 
-use crate::api_error::ApiError;
+use crate::error::QueryError;
 use crate::views::{LookupAnswer, MatchedBy, RequestView, SessionView};
 
 /// What a lookup of an unknown identifier reports it looked for.
 const ANY_KIND: &str = "request, session or trace";
 
 /// Reads a 32-hex trace id, in either case.
-pub fn parse_trace_id(text: &str) -> Result<TraceId, ApiError> {
-    as_trace_id(text).ok_or_else(|| ApiError::MalformedTraceId(text.to_string()))
+pub fn parse_trace_id(text: &str) -> Result<TraceId, QueryError> {
+    as_trace_id(text).ok_or_else(|| QueryError::MalformedTraceId(text.to_string()))
 }
 
 fn as_trace_id(text: &str) -> Option<TraceId> {
@@ -23,14 +23,18 @@ fn as_trace_id(text: &str) -> Option<TraceId> {
 }
 
 /// The request stored under a trace id.
-pub fn request_by_trace(store: &Store, tenant: TenantId, trace_id: &TraceId) -> Result<Option<RequestView>, ApiError> {
+pub fn request_by_trace(
+    store: &Store,
+    tenant: TenantId,
+    trace_id: &TraceId,
+) -> Result<Option<RequestView>, QueryError> {
     Ok(store.trace(tenant, trace_id)?.map(RequestView::from_trace))
 }
 
 /// The request a `/requests/{id}` path names: by request id (the earliest, when several
 /// traces share it), else by trace id, since listings show the trace id of a request
 /// that carried no request id.
-pub fn request_by_id(store: &Store, tenant: TenantId, id: &str) -> Result<RequestView, ApiError> {
+pub fn request_by_id(store: &Store, tenant: TenantId, id: &str) -> Result<RequestView, QueryError> {
     if let Some(first) = requests_by_request_id(store, tenant, id)?.into_iter().next() {
         return Ok(first);
     }
@@ -39,11 +43,15 @@ pub fn request_by_id(store: &Store, tenant: TenantId, id: &str) -> Result<Reques
             return Ok(view);
         }
     }
-    Err(ApiError::NotFound { what: "request", id: id.to_string() })
+    Err(QueryError::NotFound { what: "request", id: id.to_string() })
 }
 
 /// Every request carrying a request id, oldest first.
-pub fn requests_by_request_id(store: &Store, tenant: TenantId, request_id: &str) -> Result<Vec<RequestView>, ApiError> {
+pub fn requests_by_request_id(
+    store: &Store,
+    tenant: TenantId,
+    request_id: &str,
+) -> Result<Vec<RequestView>, QueryError> {
     let trace_ids: Vec<TraceId> =
         store.traces_by_request(tenant, request_id)?.into_iter().map(|summary| summary.trace_id).collect();
     load_in_time_order(store, tenant, trace_ids)
@@ -54,7 +62,7 @@ pub fn requests_by_response_id(
     store: &Store,
     tenant: TenantId,
     response_id: &str,
-) -> Result<Vec<RequestView>, ApiError> {
+) -> Result<Vec<RequestView>, QueryError> {
     let mut trace_ids: Vec<TraceId> = Vec::new();
     // One trace may hold the id on several spans (a span and its log record).
     for (trace_id, _span_id) in store.traces_by_response(tenant, response_id)? {
@@ -66,7 +74,7 @@ pub fn requests_by_response_id(
 }
 
 /// A session with all of its requests, oldest first.
-pub fn session(store: &Store, tenant: TenantId, session_id: &str) -> Result<Option<SessionView>, ApiError> {
+pub fn session(store: &Store, tenant: TenantId, session_id: &str) -> Result<Option<SessionView>, QueryError> {
     let Some((summary, traces)) = store.session(tenant, session_id)? else { return Ok(None) };
     let mut data = Vec::with_capacity(traces.len());
     for trace in traces {
@@ -82,7 +90,7 @@ pub fn session(store: &Store, tenant: TenantId, session_id: &str) -> Result<Opti
 ///
 /// The first kind that matches wins; a 32-hex text that is no stored trace id is still
 /// tried as the other kinds, since request ids are often hex too.
-pub fn lookup(store: &Store, tenant: TenantId, id: &str) -> Result<LookupAnswer, ApiError> {
+pub fn lookup(store: &Store, tenant: TenantId, id: &str) -> Result<LookupAnswer, QueryError> {
     if let Some(trace_id) = as_trace_id(id) {
         if let Some(view) = request_by_trace(store, tenant, &trace_id)? {
             return Ok(LookupAnswer::Request {
@@ -103,7 +111,7 @@ pub fn lookup(store: &Store, tenant: TenantId, id: &str) -> Result<LookupAnswer,
     if let Some(answer) = request_answer(MatchedBy::ResponseId, by_response) {
         return Ok(answer);
     }
-    Err(ApiError::NotFound { what: ANY_KIND, id: id.to_string() })
+    Err(QueryError::NotFound { what: ANY_KIND, id: id.to_string() })
 }
 
 /// `request` is the first match; `requests` lists them all only when there are several.
@@ -118,7 +126,11 @@ fn request_answer(matched: MatchedBy, mut views: Vec<RequestView>) -> Option<Loo
     }
 }
 
-fn load_in_time_order(store: &Store, tenant: TenantId, trace_ids: Vec<TraceId>) -> Result<Vec<RequestView>, ApiError> {
+fn load_in_time_order(
+    store: &Store,
+    tenant: TenantId,
+    trace_ids: Vec<TraceId>,
+) -> Result<Vec<RequestView>, QueryError> {
     let mut data = Vec::with_capacity(trace_ids.len());
     for trace_id in trace_ids {
         if let Some(trace) = store.trace(tenant, &trace_id)? {

@@ -7,9 +7,9 @@ use serde::{Deserialize, Serialize};
 use tracehound_store::{Store, TenantId};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::api_error::ApiError;
 use crate::assess::{scan_window, Assessed, Criteria};
 use crate::compare::{compare_assessed, default_baseline, dimension_values, CompareAnswer};
+use crate::error::QueryError;
 use crate::failing::{choose_diverse, examples, FailingExample, Window, WindowView};
 use crate::timestamp::format_rfc3339;
 use crate::versions::{
@@ -149,7 +149,7 @@ pub fn postmortem(
     incident: Window,
     baseline: Option<Window>,
     evidence: usize,
-) -> Result<Postmortem, ApiError> {
+) -> Result<Postmortem, QueryError> {
     let baseline = baseline.unwrap_or_else(|| default_baseline(incident));
     let criteria = Criteria::default();
     let (now, t1) = scan_window(store, tenant, incident.since, incident.until, &criteria)?;

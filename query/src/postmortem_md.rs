@@ -154,18 +154,22 @@ fn write_example(n: usize, e: &FailingExample, md: &mut String) -> std::fmt::Res
         code(e.user_id.as_deref().unwrap_or("-"))
     )?;
     for r in &e.reasons {
-        writeln!(md, "- Reason **{}**: {}", r.kind, one_line(&r.detail))?;
+        writeln!(md, "- Reason **{}**: {}", r.kind, crate::text::one_line(&r.detail))?;
     }
     let versions: Vec<String> = e.versions.iter().map(|(d, v)| format!("{d}={}", v.join("/"))).collect();
-    writeln!(md, "- Versions: {}", if versions.is_empty() { "-".into() } else { one_line(&versions.join(", ")) })?;
+    writeln!(
+        md,
+        "- Versions: {}",
+        if versions.is_empty() { "-".into() } else { crate::text::one_line(&versions.join(", ")) }
+    )?;
     for s in &e.scores {
         let value = s.value.map(|v| v.to_string()).or_else(|| s.label.clone()).unwrap_or_default();
         writeln!(
             md,
             "- Score {} = {} ({}, on {} {})",
-            one_line(&s.name),
-            one_line(&value),
-            one_line(&s.source),
+            crate::text::one_line(&s.name),
+            crate::text::one_line(&value),
+            crate::text::one_line(&s.source),
             s.target_kind.as_str(),
             code(&s.target_id)
         )?;
@@ -179,7 +183,7 @@ fn write_example(n: usize, e: &FailingExample, md: &mut String) -> std::fmt::Res
                 "  - `{}` {}: {}{marker}",
                 code(&r.request_id),
                 r.start_time,
-                one_line(r.question.as_deref().unwrap_or("-"))
+                crate::text::one_line(r.question.as_deref().unwrap_or("-"))
             )?;
         }
     }
@@ -252,22 +256,18 @@ fn message_text(m: &Message) -> String {
 fn fenced(md: &mut String, label: &str, text: &str) -> std::fmt::Result {
     let longest = text.split(|c| c != '`').map(str::len).max().unwrap_or(0);
     let fence = "`".repeat(longest.max(2) + 1);
-    writeln!(md, "{}:\n", one_line(label))?;
+    writeln!(md, "{}:\n", crate::text::one_line(label))?;
     writeln!(md, "{fence}text\n{text}\n{fence}\n")
 }
 
 /// Text for a table cell: one line, pipes escaped.
 fn cell(text: &str) -> String {
-    one_line(text).replace('|', "\\|")
+    crate::text::one_line(text).replace('|', "\\|")
 }
 
 /// Text for inline code: no backticks, one line.
 fn code(text: &str) -> String {
-    one_line(text).replace('`', "'")
-}
-
-fn one_line(text: &str) -> String {
-    text.chars().map(|c| if c.is_control() { ' ' } else { c }).collect()
+    crate::text::one_line(text).replace('`', "'")
 }
 
 fn human_seconds(s: f64) -> String {

@@ -6,7 +6,7 @@ use tracehound_store::search::{highlight, Clause, SearchIndex, SearchPage, Searc
 use tracehound_store::{Store, TenantId};
 use utoipa::IntoParams;
 
-use crate::api_error::ApiError;
+use crate::error::QueryError;
 use crate::search_syntax::parse_query;
 use crate::time_range::parse_time_bound;
 use crate::timestamp::format_rfc3339;
@@ -59,10 +59,10 @@ pub struct SearchQuery {
 
 impl SearchQuery {
     /// Reads the parameters and the query text; ages count back from `now` (Unix ns).
-    pub fn parse(params: &SearchParams, now: u64) -> Result<Self, ApiError> {
-        let invalid = |name: &'static str, reason: String| ApiError::InvalidParameter { name, reason };
+    pub fn parse(params: &SearchParams, now: u64) -> Result<Self, QueryError> {
+        let invalid = |name: &'static str, reason: String| QueryError::InvalidParameter { name, reason };
         let parsed = parse_query(params.q.as_deref().unwrap_or(""))?;
-        let bound = |name: &'static str, text: Option<&str>| -> Result<Option<u64>, ApiError> {
+        let bound = |name: &'static str, text: Option<&str>| -> Result<Option<u64>, QueryError> {
             text.map(|t| parse_time_bound(t, now).map_err(|e| invalid(name, e.to_string()))).transpose()
         };
         // Both the parameters and the text may bound the time; both must hold, so the narrower wins.
@@ -116,7 +116,7 @@ pub fn search(
     index: &SearchIndex,
     tenant: TenantId,
     query: &SearchQuery,
-) -> Result<SearchResults, ApiError> {
+) -> Result<SearchResults, QueryError> {
     let page: SearchPage = index.search(&query.request(tenant))?;
     let mut results = Vec::with_capacity(page.hits.len());
     for hit in &page.hits {
@@ -178,7 +178,7 @@ mod tests {
         p
     }
 
-    fn parse(pairs: &[(&str, &str)]) -> Result<SearchQuery, ApiError> {
+    fn parse(pairs: &[(&str, &str)]) -> Result<SearchQuery, QueryError> {
         SearchQuery::parse(&params(pairs), NOW)
     }
 
@@ -252,7 +252,7 @@ mod tests {
 
     #[test]
     fn a_missing_query_is_a_syntax_error() {
-        assert!(matches!(parse(&[]), Err(ApiError::QuerySyntax(SyntaxError { position: 0, .. }))));
+        assert!(matches!(parse(&[]), Err(QueryError::QuerySyntax(SyntaxError { position: 0, .. }))));
     }
 
     #[test]

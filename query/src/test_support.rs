@@ -1,23 +1,11 @@
-//! Fixtures of the tests: a real store in a temporary directory, spans to write into it,
-//! calls of the router, and the router served on a loopback port.
+//! Fixtures of the tests (here and in the API and CLI crates): a real store in a temporary
+//! directory, and spans to write into it.
 
-use std::net::TcpListener;
-use std::sync::atomic::AtomicBool;
-use std::sync::Arc;
-use std::thread::JoinHandle;
-
-use axum::body::Body;
-use axum::http::{Request, StatusCode};
-use axum::Router;
-use serde_json::Value;
 use tempfile::TempDir;
-use tokio::sync::oneshot;
-use tower::ServiceExt;
 use tracehound_store::model::{LlmCall, LogRecord, Message, MessagePart, Span, SpanKind, TraceId};
 use tracehound_store::search::SearchIndex;
 use tracehound_store::{Store, TenantId, WriteBatch};
 
-use crate::api::{router, ApiState};
 use crate::time_range::now_unix_nanos;
 
 /// An arbitrary fixed instant (2023-11-14T22:13:20Z) the fixtures' times count from.
@@ -32,6 +20,12 @@ pub struct Fixture {
     /// The search index the router searches, if any.
     pub search: Option<SearchIndex>,
     dir: TempDir,
+}
+
+impl Default for Fixture {
+    fn default() -> Self {
+        Fixture::new()
+    }
 }
 
 impl Fixture {
@@ -69,16 +63,6 @@ impl Fixture {
     /// Writes spans and log records as one batch of the default tenant.
     pub fn write_with_logs(&self, spans: Vec<Span>, logs: Vec<LogRecord>) {
         self.store.write_group(&[WriteBatch { spans, logs, ..Default::default() }]).expect("write");
-    }
-
-    /// The API over this store, ready.
-    pub fn router(&self) -> Router {
-        router(ApiState {
-            store: self.store.clone(),
-            search: self.search.clone(),
-            ready: Arc::new(AtomicBool::new(true)),
-            writer: None,
-        })
     }
 }
 
@@ -130,57 +114,5 @@ pub fn llm_span(trace: u8, id: u8, parent: Option<u8>, start_ms: u64, question: 
             ..Default::default()
         }),
         ..span(trace, id, parent, start_ms)
-    }
-}
-
-/// A `GET` of the router: the status and the body as JSON (or as a JSON string when not JSON).
-pub async fn get(router: &Router, uri: &str) -> (StatusCode, Value) {
-    let request = Request::get(uri).body(Body::empty()).expect("request");
-    let response = router.clone().oneshot(request).await.expect("infallible router");
-    let status = response.status();
-    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX).await.expect("body");
-    let body = serde_json::from_slice(&bytes).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()));
-    (status, body)
-}
-
-/// The API over a store, served on 127.0.0.1 from a thread of its own, stopped when dropped.
-pub struct LiveApi {
-    /// Its base URL.
-    pub url: String,
-    stop: Option<oneshot::Sender<()>>,
-    server: Option<JoinHandle<()>>,
-    _fixture: Fixture,
-}
-
-impl LiveApi {
-    /// Serves the fixture's router.
-    pub fn serve(fixture: Fixture) -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-        listener.set_nonblocking(true).expect("non-blocking");
-        let url = format!("http://{}", listener.local_addr().expect("address"));
-        let app = fixture.router();
-        let (stop, stopped) = oneshot::channel::<()>();
-        let server = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
-            runtime.block_on(async move {
-                let listener = tokio::net::TcpListener::from_std(listener).expect("listener");
-                let shutdown = async {
-                    let _ = stopped.await;
-                };
-                axum::serve(listener, app).with_graceful_shutdown(shutdown).await.expect("serve");
-            });
-        });
-        LiveApi { url, stop: Some(stop), server: Some(server), _fixture: fixture }
-    }
-}
-
-impl Drop for LiveApi {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(server) = self.server.take() {
-            let _ = server.join();
-        }
     }
 }

@@ -9,8 +9,8 @@ use tracehound_store::model::VersionDimension;
 use tracehound_store::{Store, TenantId};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::api_error::ApiError;
 use crate::assess::{scan_window, Assessed, Criteria};
+use crate::error::QueryError;
 use crate::failing::{Window, WindowView};
 use crate::timestamp::format_rfc3339;
 
@@ -110,7 +110,7 @@ pub fn version_values(
     store: &Store,
     tenant: TenantId,
     assessed: &[Assessed],
-) -> Result<Vec<DimensionVersions>, ApiError> {
+) -> Result<Vec<DimensionVersions>, QueryError> {
     let mut tallies: BTreeMap<(VersionDimension, String), Tally> = BTreeMap::new();
     for a in assessed {
         for (dim, values) in &a.summary.versions {
@@ -158,7 +158,7 @@ pub fn version_values(
 }
 
 /// Values the store first saw in `[from, to)`, oldest first.
-pub fn changes_between(store: &Store, tenant: TenantId, from: u64, to: u64) -> Result<Vec<VersionChange>, ApiError> {
+pub fn changes_between(store: &Store, tenant: TenantId, from: u64, to: u64) -> Result<Vec<VersionChange>, QueryError> {
     let mut out: Vec<VersionChange> = store
         .version_stats(tenant)?
         .into_iter()
@@ -175,7 +175,7 @@ pub fn changes_between(store: &Store, tenant: TenantId, from: u64, to: u64) -> R
 }
 
 /// Answers `GET /api/v1/versions`.
-pub fn versions(store: &Store, tenant: TenantId, window: Window) -> Result<VersionsAnswer, ApiError> {
+pub fn versions(store: &Store, tenant: TenantId, window: Window) -> Result<VersionsAnswer, QueryError> {
     let (assessed, truncated) = scan_window(store, tenant, window.since, window.until, &Criteria::default())?;
     let dimensions = version_values(store, tenant, &assessed)?;
     let noisy = per_request_dimensions(&dimensions);

@@ -294,16 +294,6 @@ pub struct Stats {
     pub holds: u64,
 }
 
-/// The body of every error answer.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
-pub struct ErrorBody {
-    /// What went wrong, for a human.
-    pub error: String,
-    /// For a search query that cannot be read: where, in characters from 0.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub position: Option<usize>,
-}
-
 /// One page of search results.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct SearchResults {

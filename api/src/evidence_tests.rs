@@ -1,0 +1,188 @@
+//! Specifications of scores, failing examples and versions, through the router over a real
+//! store and its real writer.
+
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use axum::Router;
+use serde_json::{json, Value};
+use tower::ServiceExt;
+use tracehound_store::model::{SpanKind, StatusCode as SpanStatus, VersionDimension};
+use tracehound_store::writer::{Writer, WriterConfig};
+
+use crate::router::router;
+use crate::state::ApiState;
+use crate::test_support::{get, llm_span, span, trace_hex, Fixture, Routed};
+
+/// A router whose writer commits into the fixture's store.
+fn writable(fx: &Fixture) -> Router {
+    let (writer, _thread) = Writer::start(fx.store.clone(), WriterConfig::default()).expect("writer");
+    router(ApiState {
+        store: fx.store.clone(),
+        search: None,
+        ready: Arc::new(AtomicBool::new(true)),
+        writer: Some(writer),
+    })
+}
+
+async fn post(router: &Router, uri: &str, body: Value) -> (StatusCode, Value) {
+    let request = Request::post(uri).header("content-type", "application/json").body(Body::from(body.to_string()));
+    let response = router.clone().oneshot(request.expect("request")).await.expect("infallible router");
+    let status = response.status();
+    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX).await.expect("body");
+    (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+}
+
+/// Trace `n`: a root carrying request id `req-n` and an LLM call answering `answer`.
+fn request(n: u8, start_ms: u64, answer: &str) -> Vec<tracehound_store::model::Span> {
+    let mut root = span(n, 1, None, start_ms);
+    root.request_id = Some(format!("req-{n}"));
+    root.session_id = Some(format!("sess-{n}"));
+    vec![root, llm_span(n, 2, Some(1), start_ms + 1, "Where is my order?", answer)]
+}
+
+const ALL_TIME: &str = "since=1970-01-01T00:00:00Z&until=2100-01-01T00:00:00Z";
+
+fn failing_ids(answer: &Value) -> Vec<String> {
+    answer["examples"].as_array().unwrap().iter().map(|e| e["request_id"].as_str().unwrap().to_string()).collect()
+}
+
+#[tokio::test]
+async fn a_score_posted_before_its_request_arrives_attaches_to_it() {
+    let fx = Fixture::new();
+    let api = writable(&fx);
+    let (status, body) = post(
+        &api,
+        "/api/v1/scores",
+        json!({"target_id": "req-1", "name": "helpfulness", "value": 0.2, "source": "llm-judge"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    fx.write(request(1, 0, "It ships tomorrow."));
+    let (_, view) = get(&api, "/api/v1/requests/req-1").await;
+    assert_eq!(view["scores"][0]["name"], "helpfulness");
+    assert_eq!(view["scores"][0]["target_kind"], "request");
+}
+
+#[tokio::test]
+async fn a_score_posted_after_its_span_attaches_to_that_span() {
+    let fx = Fixture::new();
+    fx.write(request(1, 0, "It ships tomorrow."));
+    let api = writable(&fx);
+    let body = json!({"target_kind": "span", "trace_id": trace_hex(1), "target_id": "0202020202020202",
+                      "name": "faithfulness", "label": "fail"});
+    assert_eq!(post(&api, "/api/v1/scores", body).await.0, StatusCode::CREATED);
+    let (_, view) = get(&api, &format!("/api/v1/traces/{}", trace_hex(1))).await;
+    assert_eq!(view["scores"][0]["target_id"], "0202020202020202");
+    assert_eq!(view["scores"][0]["label"], "fail");
+}
+
+#[tokio::test]
+async fn a_score_without_value_or_label_is_refused_and_nothing_is_stored() {
+    let fx = Fixture::new();
+    fx.write(request(1, 0, "ok"));
+    let api = writable(&fx);
+    let (status, body) = post(&api, "/api/v1/scores", json!({"target_id": "req-1", "name": "x"})).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(body["error"].as_str().unwrap().contains("value"), "{body}");
+    assert_eq!(get(&api, "/api/v1/requests/req-1").await.1["scores"], json!([]));
+}
+
+#[tokio::test]
+async fn a_request_scored_below_the_threshold_is_failing_and_one_above_is_not() {
+    let fx = Fixture::new();
+    fx.write(request(1, 0, "It ships tomorrow."));
+    fx.write(request(2, 100, "It ships on Friday."));
+    let api = writable(&fx);
+    for (id, value) in [("req-1", 0.2), ("req-2", 0.9)] {
+        let body = json!({"target_id": id, "name": "helpfulness", "value": value, "source": "llm-judge"});
+        assert_eq!(post(&api, "/api/v1/scores", body).await.0, StatusCode::CREATED);
+    }
+    let (status, answer) = get(&api, &format!("/api/v1/failing?{ALL_TIME}&score=helpfulness%3C0.5")).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    assert_eq!(failing_ids(&answer), vec!["req-1"]);
+    assert_eq!(answer["examples"][0]["reasons"][0]["kind"], "score");
+}
+
+#[tokio::test]
+async fn negative_user_feedback_makes_a_request_failing() {
+    let fx = Fixture::new();
+    fx.write(request(1, 0, "It ships tomorrow."));
+    let api = writable(&fx);
+    let body = json!({"target_id": "req-1", "name": "thumbs", "value": 0, "source": "user-feedback"});
+    assert_eq!(post(&api, "/api/v1/scores", body).await.0, StatusCode::CREATED);
+    let (_, answer) = get(&api, &format!("/api/v1/failing?{ALL_TIME}")).await;
+    assert_eq!(answer["examples"][0]["reasons"][0]["kind"], "negative_feedback");
+}
+
+#[tokio::test]
+async fn the_caller_chooses_which_reasons_count() {
+    let fx = Fixture::new();
+    fx.write(request(1, 0, "I'm sorry, but I can't help with questions about orders."));
+    let mut failed = span(2, 3, Some(1), 5);
+    failed.kind = SpanKind::Tool;
+    failed.status = SpanStatus::Error;
+    let mut spans = request(2, 100, "Here is what I found.");
+    spans.push(failed);
+    fx.write(spans);
+    let api = Fixture::router(&fx);
+    assert_eq!(failing_ids(&get(&api, &format!("/api/v1/failing?{ALL_TIME}")).await.1), vec!["req-2", "req-1"]);
+    let (_, only_refusals) = get(&api, &format!("/api/v1/failing?{ALL_TIME}&reasons=refusal")).await;
+    assert_eq!(failing_ids(&only_refusals), vec!["req-1"]);
+}
+
+#[tokio::test]
+async fn examples_spread_over_sessions_before_repeating_one() {
+    let fx = Fixture::new();
+    for n in 1..=4u8 {
+        let mut spans = request(n, u64::from(n) * 100, "I cannot help with that.");
+        // Three requests share one session; the fourth has its own, and is the oldest.
+        let session = if n == 1 { "lonely" } else { "busy" };
+        for s in &mut spans {
+            s.session_id = Some(session.into());
+        }
+        fx.write(spans);
+    }
+    let api = Fixture::router(&fx);
+    let (_, answer) = get(&api, &format!("/api/v1/failing?{ALL_TIME}&limit=2")).await;
+    let sessions: Vec<&str> =
+        answer["examples"].as_array().unwrap().iter().map(|e| e["session_id"].as_str().unwrap()).collect();
+    assert!(sessions.contains(&"lonely") && sessions.contains(&"busy"), "{sessions:?}");
+}
+
+#[tokio::test]
+async fn a_limit_above_one_thousand_is_refused() {
+    let fx = Fixture::new();
+    let (status, body) = get(&Fixture::router(&fx), "/api/v1/failing?limit=1001").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+}
+
+#[tokio::test]
+async fn versions_list_a_value_first_seen_inside_the_window_as_a_change() {
+    let fx = Fixture::new();
+    let mut old = request(1, 0, "fine");
+    old[0].versions.insert(VersionDimension::PromptVersion, "v7".into());
+    let mut new = request(2, 60_000, "I can't help with that.");
+    new[0].versions.insert(VersionDimension::PromptVersion, "v8".into());
+    fx.write(old);
+    fx.write(new);
+    let api = Fixture::router(&fx);
+    // The window opens 30 s after T0: v7 was seen before it, v8 only inside it.
+    let (status, answer) = get(&api, "/api/v1/versions?since=2023-11-14T22:13:50Z&until=2100-01-01T00:00:00Z").await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    assert_eq!(answer["changes"].as_array().unwrap().len(), 1, "{answer}");
+    assert_eq!(answer["changes"][0]["value"], "v8");
+    let prompt = answer["dimensions"].as_array().unwrap().iter().find(|d| d["dimension"] == "prompt_version").unwrap();
+    assert_eq!(prompt["values"][0]["failing_share"], 1.0);
+}
+
+#[tokio::test]
+async fn every_evidence_route_is_in_the_openapi_document() {
+    let fx = Fixture::new();
+    let (_, doc) = get(&Fixture::router(&fx), "/api/v1/openapi.json").await;
+    for path in ["/api/v1/scores", "/api/v1/failing", "/api/v1/versions", "/api/v1/compare", "/api/v1/postmortem"] {
+        assert!(doc["paths"][path].is_object(), "{path} missing");
+    }
+}

@@ -1,0 +1,32 @@
+//! Tracehound's HTTP API: the shared state, the one error mapping, the handlers over the
+//! query logic, access control and sign-in, `/metrics`, and the web UI.
+//!
+//! Floors, bottom up: [`state`] and [`error`] (what every handler stands on), then the
+//! handlers (`*_api`, [`access`], [`signin`], [`metrics`], [`ui`]), then [`router`], which
+//! alone knows every route.
+
+pub mod access;
+pub mod audit_api;
+pub mod error;
+pub mod evidence_api;
+pub mod holds_api;
+pub mod metrics;
+pub mod requests_api;
+pub mod router;
+pub mod server_timing;
+pub mod signin;
+pub mod state;
+pub mod ui;
+
+pub use error::ApiError;
+pub use router::{openapi, router, secure};
+pub use state::{AccessState, ApiState, Tenant};
+
+#[cfg(test)]
+mod api_tests;
+#[cfg(test)]
+mod evidence_tests;
+#[cfg(test)]
+mod holds_tests;
+#[cfg(any(test, feature = "test-support"))]
+pub mod test_support;

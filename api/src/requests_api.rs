@@ -1,0 +1,178 @@
+//! The read model's routes: probes, lookups by any id, listing, search and stats.
+
+use std::sync::atomic::Ordering;
+
+use axum::extract::rejection::{PathRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::Json;
+use tracehound_query::listing::{self, ListParams, ListQuery};
+use tracehound_query::lookup;
+use tracehound_query::search::{self, SearchParams, SearchQuery};
+use tracehound_query::time_range::now_unix_nanos;
+use tracehound_query::views::{LookupAnswer, RequestList, RequestView, SearchResults, SessionView, Stats};
+use tracehound_query::{ErrorBody, QueryError};
+
+use crate::error::ApiError;
+use crate::state::{path_value, run_blocking, ApiState, Tenant, TenantScoped};
+
+/// Readiness probe.
+#[utoipa::path(
+    get,
+    path = "/readyz",
+    responses(
+        (status = 200, description = "Startup is complete", body = String, content_type = "text/plain"),
+        (status = 503, description = "Still starting", body = String, content_type = "text/plain")
+    )
+)]
+pub async fn readyz(State(state): State<ApiState>) -> (StatusCode, &'static str) {
+    if state.ready.load(Ordering::Acquire) {
+        (StatusCode::OK, "ready")
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, "not ready")
+    }
+}
+
+/// Resolves any identifier: trace id, request id, session id or provider response id.
+#[utoipa::path(
+    get,
+    path = "/api/v1/lookup/{id}",
+    params(("id" = String, Path, description = "Trace id (32 hex), request id, session id or provider response id")),
+    responses(
+        (status = 200, description = "What the identifier names", body = LookupAnswer),
+        (status = 404, description = "Nothing matches", body = ErrorBody)
+    )
+)]
+pub async fn get_lookup(
+    State(state): State<ApiState>,
+    Tenant(tenant): Tenant,
+    id: Result<Path<String>, PathRejection>,
+) -> Result<Json<LookupAnswer>, ApiError> {
+    let id = path_value(id)?;
+    run_blocking(&state, move |store| lookup::lookup(store, tenant, &id)).await.map(Json)
+}
+
+/// One request, by trace id.
+#[utoipa::path(
+    get,
+    path = "/api/v1/traces/{trace_id}",
+    params(("trace_id" = String, Path, description = "32 hex digits, either case")),
+    responses(
+        (status = 200, description = "The request and its span tree", body = RequestView),
+        (status = 400, description = "Not a trace id", body = ErrorBody),
+        (status = 404, description = "No such trace", body = ErrorBody)
+    )
+)]
+pub async fn get_trace(
+    State(state): State<ApiState>,
+    Tenant(tenant): Tenant,
+    trace_id: Result<Path<String>, PathRejection>,
+) -> Result<Json<RequestView>, ApiError> {
+    let text = path_value(trace_id)?;
+    let trace_id = lookup::parse_trace_id(&text)?;
+    let found = run_blocking(&state, move |store| lookup::request_by_trace(store, tenant, &trace_id)).await?;
+    found.map(Json).ok_or(ApiError(QueryError::NotFound { what: "trace", id: text }))
+}
+
+/// One request, by request id (the earliest when several traces share it), or by trace id.
+#[utoipa::path(
+    get,
+    path = "/api/v1/requests/{request_id}",
+    params(("request_id" = String, Path, description = "Request id, or the trace id of a request without one")),
+    responses(
+        (status = 200, description = "The request and its span tree", body = RequestView),
+        (status = 404, description = "No such request", body = ErrorBody)
+    )
+)]
+pub async fn get_request(
+    State(state): State<ApiState>,
+    Tenant(tenant): Tenant,
+    request_id: Result<Path<String>, PathRejection>,
+) -> Result<Json<RequestView>, ApiError> {
+    let request_id = path_value(request_id)?;
+    run_blocking(&state, move |store| lookup::request_by_id(store, tenant, &request_id)).await.map(Json)
+}
+
+/// One session with every request, oldest first.
+#[utoipa::path(
+    get,
+    path = "/api/v1/sessions/{session_id}",
+    params(("session_id" = String, Path, description = "Session id, exact")),
+    responses(
+        (status = 200, description = "The session", body = SessionView),
+        (status = 404, description = "No such session", body = ErrorBody)
+    )
+)]
+pub async fn get_session(
+    State(state): State<ApiState>,
+    Tenant(tenant): Tenant,
+    session_id: Result<Path<String>, PathRejection>,
+) -> Result<Json<SessionView>, ApiError> {
+    let session_id = path_value(session_id)?;
+    let lookup_id = session_id.clone();
+    let found = run_blocking(&state, move |store| lookup::session(store, tenant, &lookup_id)).await?;
+    found.map(Json).ok_or(ApiError(QueryError::NotFound { what: "session", id: session_id }))
+}
+
+/// Recent requests, newest first, one page at a time.
+#[utoipa::path(
+    get,
+    path = "/api/v1/requests",
+    params(ListParams),
+    responses(
+        (status = 200, description = "One page", body = RequestList),
+        (status = 400, description = "A parameter could not be read", body = ErrorBody)
+    )
+)]
+pub async fn list_requests(
+    State(state): State<ApiState>,
+    Tenant(tenant): Tenant,
+    params: Result<Query<ListParams>, QueryRejection>,
+) -> Result<Json<RequestList>, ApiError> {
+    let Query(params) = params.map_err(|e| ApiError::invalid("query string", e.body_text()))?;
+    let query = ListQuery::parse(&params, now_unix_nanos())?;
+    run_blocking(&state, move |store| listing::list_requests(store, tenant, &query)).await.map(Json)
+}
+
+/// Full-text search over requests; the query language is described in the README.
+#[utoipa::path(
+    get,
+    path = "/api/v1/search",
+    params(SearchParams),
+    responses(
+        (status = 200, description = "One page of matching requests", body = SearchResults),
+        (
+            status = 400,
+            description = "The query or a parameter cannot be read; `position` locates a query error",
+            body = ErrorBody
+        ),
+        (status = 503, description = "This process has no search index", body = ErrorBody)
+    )
+)]
+pub async fn search_requests(
+    State(state): State<ApiState>,
+    Tenant(tenant): Tenant,
+    params: Result<Query<SearchParams>, QueryRejection>,
+) -> Result<Json<SearchResults>, ApiError> {
+    let Query(params) = params.map_err(|e| ApiError::invalid("query string", e.body_text()))?;
+    let query = SearchQuery::parse(&params, now_unix_nanos())?;
+    let index = state.search.clone().ok_or(ApiError(QueryError::SearchUnavailable))?;
+    run_blocking(&state, move |store| search::search(store, &index, tenant, &query)).await.map(Json)
+}
+
+/// Store-wide counts and size.
+#[utoipa::path(
+    get,
+    path = "/api/v1/stats",
+    responses((status = 200, description = "Counts, disk use by part, oldest data, index lag, retention", body = Stats))
+)]
+pub async fn get_stats(
+    State(state): State<ApiState>,
+    Tenant(tenant): Tenant,
+    scoped: TenantScoped,
+) -> Result<Json<Stats>, ApiError> {
+    let search = state.search.clone();
+    run_blocking(&state, move |store| tracehound_query::stats::stats(store, search.as_ref(), tenant))
+        .await
+        .map(|s| Json(scoped.stats(s)))
+}

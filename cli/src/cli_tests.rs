@@ -1,0 +1,121 @@
+//! The CLI commands against the API served on a loopback port.
+
+use std::net::TcpListener;
+
+use serde_json::Value;
+
+use crate::cli::{run_get, run_ls};
+use crate::client::CliError;
+use tracehound_api::test_support::{llm_span, span, Fixture, LiveApi};
+
+fn request(trace: u8, start_ms: u64, request_id: &str, question: &str) -> Vec<tracehound_store::model::Span> {
+    let mut root = span(trace, 1, None, start_ms);
+    root.request_id = Some(request_id.into());
+    root.session_id = Some("conv-1".into());
+    vec![root, llm_span(trace, 2, Some(1), start_ms + 1, question, "An answer.")]
+}
+
+fn api_with_two_requests() -> LiveApi {
+    let fixture = Fixture::new();
+    fixture.write(request(1, 0, "req-first", "First question?"));
+    fixture.write(request(2, 100, "req-second", "Second question?"));
+    LiveApi::serve(fixture)
+}
+
+fn get_text(api: &LiveApi, id: &str) -> Result<String, CliError> {
+    let mut out = Vec::new();
+    run_get(&api.url, id, false, &mut out)?;
+    Ok(String::from_utf8_lossy(&out).into_owned())
+}
+
+#[test]
+fn get_renders_the_tree_of_a_request() {
+    let api = api_with_two_requests();
+    let text = get_text(&api, "req-first").expect("get");
+    assert!(text.starts_with("request req-first  trace "), "{text}");
+    assert!(text.contains("\n  [llm] chat  10ms\n"), "{text}");
+    assert!(text.contains("      user: First question?\n"), "{text}");
+}
+
+#[test]
+fn get_of_a_session_renders_its_requests_in_order() {
+    let api = api_with_two_requests();
+    let text = get_text(&api, "conv-1").expect("get");
+    let first = text.find("request req-first").expect("first request shown");
+    let second = text.find("request req-second").expect("second request shown");
+    assert!(text.starts_with("session conv-1"), "{text}");
+    assert!(first < second);
+}
+
+#[test]
+fn get_with_json_prints_the_api_answer() {
+    let api = api_with_two_requests();
+    let mut out = Vec::new();
+    run_get(&api.url, "req-second", true, &mut out).expect("get");
+    let answer: Value = serde_json::from_slice(&out).expect("JSON");
+    assert_eq!(
+        (answer["kind"].as_str(), answer["request"]["request_id"].as_str()),
+        (Some("request"), Some("req-second"))
+    );
+}
+
+#[test]
+fn get_of_an_unknown_identifier_says_nothing_matches_it() {
+    let api = api_with_two_requests();
+    let err = get_text(&api, "no-such-thing").unwrap_err();
+    assert_eq!(err.to_string(), "no request, session or trace matches no-such-thing");
+}
+
+#[test]
+fn get_percent_encodes_the_identifier() {
+    let fixture = Fixture::new();
+    fixture.write(request(1, 0, "team/a b?c#d%", "Encoded?"));
+    let api = LiveApi::serve(fixture);
+    let text = get_text(&api, "team/a b?c#d%").expect("get");
+    assert!(text.starts_with("request team/a b?c#d%  trace "), "{text}");
+}
+
+#[test]
+fn an_api_that_is_not_listening_is_reported_with_its_url() {
+    let port = TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("free port").port();
+    let url = format!("http://127.0.0.1:{port}");
+    let err = run_get(&url, "anything", false, &mut Vec::new()).unwrap_err();
+    assert!(matches!(err, CliError::Unreachable { .. }), "{err:?}");
+    assert!(err.to_string().starts_with(&format!("cannot reach the Tracehound API at {url}: ")), "{err}");
+}
+
+#[test]
+fn an_api_url_that_is_not_http_is_refused() {
+    let err = run_get("ftp://example", "x", false, &mut Vec::new()).unwrap_err();
+    assert!(matches!(err, CliError::InvalidApiUrl { .. }), "{err:?}");
+}
+
+#[test]
+fn ls_prints_a_table_newest_first() {
+    let api = api_with_two_requests();
+    let mut out = Vec::new();
+    run_ls(&api.url, None, 10, false, &mut out).expect("ls");
+    let text = String::from_utf8_lossy(&out);
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(lines[0].starts_with("TIME (UTC)"), "{text}");
+    assert!(lines[1].contains("req-second") && lines[1].contains("Second question?"), "{text}");
+    assert!(lines[2].contains("req-first"), "{text}");
+}
+
+#[test]
+fn ls_stops_at_the_limit_and_says_there_is_more() {
+    let api = api_with_two_requests();
+    let mut out = Vec::new();
+    run_ls(&api.url, None, 1, false, &mut out).expect("ls");
+    let text = String::from_utf8_lossy(&out);
+    assert_eq!(text.lines().count(), 3, "{text}");
+    assert!(text.ends_with("(more requests; raise --limit or narrow --since)\n"), "{text}");
+}
+
+#[test]
+fn ls_reports_the_api_refusing_a_parameter() {
+    let api = api_with_two_requests();
+    let err = run_ls(&api.url, Some("last week"), 10, false, &mut Vec::new()).unwrap_err();
+    assert!(matches!(err, CliError::Api { status: 400, .. }), "{err:?}");
+    assert!(err.to_string().contains("invalid since:"), "{err}");
+}

@@ -1,0 +1,312 @@
+//! A blocking HTTP client of the query API, for the CLI.
+//!
+//! Blocking because the CLI does one call and exits; it must therefore not be used from
+//! inside an async runtime (reqwest's blocking client panics there).
+
+use std::time::Duration;
+
+use reqwest::blocking::{Client, Response};
+use reqwest::Url;
+use serde_json::Value;
+
+/// How long the CLI waits for the API to accept a connection.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long the CLI waits for a whole answer (a long session can be large).
+const ANSWER_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Anything a CLI command can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    /// `--api-url` is not a usable base URL.
+    #[error("invalid API URL {url:?}: {reason}")]
+    InvalidApiUrl {
+        /// The URL as given.
+        url: String,
+        /// Why it is unusable.
+        reason: String,
+    },
+    /// No connection to the API (refused, timed out, name unknown).
+    #[error("cannot reach the Tracehound API at {url}: {reason}")]
+    Unreachable {
+        /// The API URL as given.
+        url: String,
+        /// The innermost cause.
+        reason: String,
+    },
+    /// The identifier resolves to nothing.
+    #[error("no request, session or trace matches {id}")]
+    NotFound {
+        /// The identifier as given.
+        id: String,
+    },
+    /// The API refused the call.
+    #[error("the Tracehound API answered {status}: {message}")]
+    Api {
+        /// HTTP status code.
+        status: u16,
+        /// The API's error message, or the body.
+        message: String,
+    },
+    /// The API could not read the search query; shows the query with a caret under the fault.
+    #[error("{message}\n  {}\n  {}^", tracehound_query::text::one_line(.query), caret_indent(.query, *.position))]
+    Query {
+        /// The API's explanation.
+        message: String,
+        /// The query as sent.
+        query: String,
+        /// Where in the query, in characters from 0.
+        position: usize,
+    },
+    /// The answer is not what this client understands.
+    #[error("unexpected answer from the Tracehound API: {0}")]
+    Decode(String),
+    /// The output could not be written.
+    #[error("cannot write the output: {0}")]
+    Output(#[from] std::io::Error),
+}
+
+/// Environment variable holding the API key the CLI sends (`authorization: Bearer`).
+pub const API_KEY_ENV: &str = "TRACEHOUND_API_KEY";
+
+/// The `authorization` header of the key in [`API_KEY_ENV`], if set.
+fn api_key_headers() -> Result<Option<reqwest::header::HeaderMap>, String> {
+    let Ok(key) = std::env::var(API_KEY_ENV) else { return Ok(None) };
+    let key = key.trim();
+    if key.is_empty() {
+        return Ok(None);
+    }
+    let mut value = reqwest::header::HeaderValue::from_str(&format!("Bearer {key}"))
+        .map_err(|_| format!("{API_KEY_ENV} holds characters a key never has"))?;
+    value.set_sensitive(true);
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(reqwest::header::AUTHORIZATION, value);
+    Ok(Some(headers))
+}
+
+/// A connection to one query API.
+#[derive(Debug, Clone)]
+pub struct ApiClient {
+    base: Url,
+    shown_url: String,
+    http: Client,
+}
+
+impl ApiClient {
+    /// A client of the API at `api_url` (e.g. `http://127.0.0.1:4320`; a path prefix is kept).
+    pub fn new(api_url: &str) -> Result<Self, CliError> {
+        let shown_url = api_url.trim().to_string();
+        let invalid = |reason: String| CliError::InvalidApiUrl { url: shown_url.clone(), reason };
+        let base = Url::parse(&shown_url).map_err(|e| invalid(e.to_string()))?;
+        if !matches!(base.scheme(), "http" | "https") || base.cannot_be_a_base() {
+            return Err(invalid("expected an http:// URL".into()));
+        }
+        let mut builder = Client::builder().connect_timeout(CONNECT_TIMEOUT).timeout(ANSWER_TIMEOUT);
+        if let Some(headers) = api_key_headers().map_err(invalid)? {
+            builder = builder.default_headers(headers);
+        }
+        let http = builder.build().map_err(|e| invalid(innermost(&e)))?;
+        Ok(ApiClient { base, shown_url, http })
+    }
+
+    /// `GET /api/v1/lookup/{id}` as JSON; a 404 is [`CliError::NotFound`].
+    pub fn lookup(&self, id: &str) -> Result<Value, CliError> {
+        let url = self.url(&["api", "v1", "lookup", id], &[])?;
+        let response = self.send(url)?;
+        if response.status() == reqwest::StatusCode::NOT_FOUND {
+            return Err(CliError::NotFound { id: id.to_string() });
+        }
+        self.json(response)
+    }
+
+    /// `GET /api/v1/search` as JSON; a query the API cannot read is [`CliError::Query`].
+    pub fn search(&self, query: &str, options: &SearchOptions) -> Result<Value, CliError> {
+        let limit = options.limit.to_string();
+        let mut params = vec![("q", query), ("limit", limit.as_str()), ("sort", options.sort.as_str())];
+        for (name, value) in [("since", &options.since), ("until", &options.until), ("cursor", &options.cursor)] {
+            if let Some(value) = value {
+                params.push((name, value));
+            }
+        }
+        let url = self.url(&["api", "v1", "search"], &params)?;
+        let response = self.send(url)?;
+        self.json_for_query(response, Some(query))
+    }
+
+    /// `GET /api/v1/requests` as JSON.
+    pub fn list_requests(&self, since: Option<&str>, limit: usize) -> Result<Value, CliError> {
+        let limit = limit.to_string();
+        let mut query = vec![("limit", limit.as_str())];
+        if let Some(since) = since {
+            query.push(("since", since));
+        }
+        let url = self.url(&["api", "v1", "requests"], &query)?;
+        let response = self.send(url)?;
+        self.json(response)
+    }
+
+    /// `GET /api/v1/{path}?{query}`: the body as text on success, the API's error otherwise.
+    pub fn get_text(&self, path: &str, query: &[(&str, &str)]) -> Result<String, CliError> {
+        let url = self.url(&["api", "v1", path], query)?;
+        let response = self.send(url)?;
+        let status = response.status();
+        let body = response
+            .text()
+            .map_err(|e| CliError::Unreachable { url: self.shown_url.clone(), reason: innermost(&e) })?;
+        if !status.is_success() {
+            let message = serde_json::from_str::<Value>(&body)
+                .ok()
+                .and_then(|v| v.get("error").and_then(Value::as_str).map(str::to_string))
+                .unwrap_or(body);
+            return Err(CliError::Api { status: status.as_u16(), message });
+        }
+        Ok(body)
+    }
+
+    /// The base URL joined with percent-encoded path segments and a query string.
+    fn url(&self, segments: &[&str], query: &[(&str, &str)]) -> Result<Url, CliError> {
+        let mut url = self.base.clone();
+        url.path_segments_mut()
+            .map_err(|()| CliError::InvalidApiUrl { url: self.shown_url.clone(), reason: "not a base URL".into() })?
+            .pop_if_empty()
+            .extend(segments);
+        if !query.is_empty() {
+            url.query_pairs_mut().extend_pairs(query);
+        }
+        Ok(url)
+    }
+
+    fn send(&self, url: Url) -> Result<Response, CliError> {
+        self.http
+            .get(url)
+            .send()
+            .map_err(|e| CliError::Unreachable { url: self.shown_url.clone(), reason: innermost(&e) })
+    }
+
+    /// The body as JSON, or the API's `{"error": ...}` as [`CliError::Api`].
+    fn json(&self, response: Response) -> Result<Value, CliError> {
+        self.json_for_query(response, None)
+    }
+
+    /// As [`Self::json`]; an error locating a fault in `query` is [`CliError::Query`].
+    fn json_for_query(&self, response: Response, query: Option<&str>) -> Result<Value, CliError> {
+        let status = response.status();
+        let body = response
+            .text()
+            .map_err(|e| CliError::Unreachable { url: self.shown_url.clone(), reason: innermost(&e) })?;
+        if !status.is_success() {
+            let error = serde_json::from_str::<Value>(&body).ok();
+            let position = error.as_ref().and_then(|v| v.get("position")).and_then(Value::as_u64);
+            let message =
+                error.as_ref().and_then(|v| v.get("error").and_then(Value::as_str).map(str::to_string)).unwrap_or(body);
+            if let (Some(query), Some(position)) = (query, position.and_then(|p| usize::try_from(p).ok())) {
+                return Err(CliError::Query { message, query: query.to_string(), position });
+            }
+            return Err(CliError::Api { status: status.as_u16(), message });
+        }
+        serde_json::from_str(&body).map_err(|e| CliError::Decode(e.to_string()))
+    }
+}
+
+/// How `search` pages through results.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SearchOptions {
+    /// Oldest start searched: an age (`2h`) or an RFC 3339 timestamp.
+    pub since: Option<String>,
+    /// Start before which to search.
+    pub until: Option<String>,
+    /// Results per page.
+    pub limit: usize,
+    /// Order.
+    pub sort: SearchSort,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+impl Default for SearchOptions {
+    fn default() -> Self {
+        SearchOptions { since: None, until: None, limit: 20, sort: SearchSort::Relevance, cursor: None }
+    }
+}
+
+/// Order of search results.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum SearchSort {
+    /// Best match first.
+    #[default]
+    Relevance,
+    /// Newest first.
+    Time,
+}
+
+impl SearchSort {
+    /// The API's name of the order.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SearchSort::Relevance => "relevance",
+            SearchSort::Time => "time",
+        }
+    }
+}
+
+/// Spaces reaching from the start of the query to its character `position`, as a terminal
+/// draws it: wide (CJK) characters take two columns.
+fn caret_indent(query: &str, position: usize) -> String {
+    let columns: usize =
+        tracehound_query::text::one_line(query).chars().take(position).map(|c| if is_wide(c) { 2 } else { 1 }).sum();
+    " ".repeat(columns)
+}
+
+/// Whether a terminal draws `c` two columns wide (East Asian Wide and Fullwidth, roughly).
+fn is_wide(c: char) -> bool {
+    matches!(
+        u32::from(c),
+        0x1100..=0x115F
+            | 0x2E80..=0x303E
+            | 0x3041..=0x33FF
+            | 0x3400..=0x4DBF
+            | 0x4E00..=0x9FFF
+            | 0xA000..=0xA4CF
+            | 0xAC00..=0xD7A3
+            | 0xF900..=0xFAFF
+            | 0xFE30..=0xFE4F
+            | 0xFF00..=0xFF60
+            | 0xFFE0..=0xFFE6
+            | 0x1F300..=0x1F64F
+            | 0x1F900..=0x1F9FF
+            | 0x20000..=0x3FFFD
+    )
+}
+
+/// The deepest cause of an error: "Connection refused (os error 111)" rather than reqwest's
+/// "error sending request for url (...)".
+fn innermost(error: &reqwest::Error) -> String {
+    let mut cause: &dyn std::error::Error = error;
+    while let Some(next) = cause.source() {
+        cause = next;
+    }
+    cause.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn query_error(query: &str, position: usize) -> String {
+        CliError::Query { message: "bad".into(), query: query.into(), position }.to_string()
+    }
+
+    #[test]
+    fn the_caret_stands_under_the_faulty_character() {
+        assert_eq!(query_error("a model:", 2), "bad\n  a model:\n    ^");
+    }
+
+    #[test]
+    fn the_caret_counts_wide_characters_as_two_columns() {
+        assert_eq!(query_error("退款 \"x", 3), "bad\n  退款 \"x\n       ^");
+    }
+
+    #[test]
+    fn a_query_with_line_breaks_is_shown_on_one_line() {
+        assert_eq!(query_error("a\n\"b", 2), "bad\n  a \"b\n    ^");
+    }
+}

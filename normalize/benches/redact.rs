@@ -1,0 +1,57 @@
+//! Redaction cost per export request with every built-in detector on, over the real captured
+//! requests of each convention (`shared/fixtures`), beside normalization alone: what
+//! `--redact` adds to the ack path.
+
+use std::path::{Path, PathBuf};
+
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use prost::Message;
+use tracehound_normalize::redact::{RedactConfig, Redactor};
+use tracehound_normalize::{normalize_traces, NormalizeConfig};
+use tracehound_proto::collector::trace::v1::ExportTraceServiceRequest;
+
+/// The captured request of each instrumentation with the most spans.
+const FIXTURES: &[&str] = &["openinference-http-protobuf", "openllmetry-http-protobuf", "otel-genai-http-protobuf"];
+
+fn fixtures_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures")
+}
+
+fn largest_request(fixture: &str) -> ExportTraceServiceRequest {
+    let requests = fixtures_dir().join(fixture).join("requests");
+    let entries = std::fs::read_dir(&requests).unwrap_or_else(|e| panic!("{}: {e}", requests.display()));
+    entries
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.to_string_lossy().ends_with("-traces.pb"))
+        .filter_map(|p| std::fs::read(p).ok())
+        .filter_map(|bytes| ExportTraceServiceRequest::decode(bytes.as_slice()).ok())
+        .max_by_key(span_count)
+        .unwrap_or_else(|| panic!("no trace request in {}", requests.display()))
+}
+
+fn span_count(request: &ExportTraceServiceRequest) -> usize {
+    request.resource_spans.iter().flat_map(|r| &r.scope_spans).map(|s| s.spans.len()).sum()
+}
+
+fn normalize_and_redact(c: &mut Criterion) {
+    let config = NormalizeConfig::default();
+    let redact = RedactConfig::from_flags(true, &[], &[]).expect("built-in set");
+    let redactor = Redactor::new(&redact).expect("detectors compile").expect("detectors on");
+    let mut group = c.benchmark_group("normalize_and_redact");
+    for fixture in FIXTURES {
+        let request = largest_request(fixture);
+        group.throughput(Throughput::Elements(span_count(&request) as u64));
+        group.bench_function(*fixture, |b| {
+            b.iter(|| {
+                let mut normalized = normalize_traces(std::hint::black_box(&request), &config);
+                normalized.items.iter_mut().for_each(|span| redactor.redact_span(span));
+                normalized
+            })
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, normalize_and_redact);
+criterion_main!(benches);

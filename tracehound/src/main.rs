@@ -1,0 +1,54 @@
+//! The `tracehound` binary: the server, and the CLI that talks to it.
+
+mod allocator;
+mod keys_cmd;
+mod reindex;
+mod serve;
+mod tls;
+
+use clap::{Parser, Subcommand};
+
+/// Tracehound: collector and store for LLM session traces.
+#[derive(Parser)]
+#[command(name = "tracehound", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server: OTLP receivers, the store, and the HTTP API.
+    Serve(Box<serve::ServeArgs>),
+    /// Print a request, session or trace by any id (trace, request, session, provider response id).
+    Get(tracehound_cli::cli::GetArgs),
+    /// List recent requests.
+    Ls(tracehound_cli::cli::LsArgs),
+    /// Search requests by words, phrases and filters (`tracehound search '"refund policy" status:error'`).
+    Search(tracehound_cli::cli::SearchArgs),
+    /// Failing requests of a window with their context (`tracehound failing --since 6h --limit 10`).
+    Failing(tracehound_cli::evidence_cli::FailingArgs),
+    /// The postmortem evidence bundle as Markdown (`tracehound postmortem --since … --until … > postmortem.md`).
+    Postmortem(tracehound_cli::evidence_cli::PostmortemArgs),
+    /// Spans, requests, sessions, disk use by part, oldest data, index lag, retention and holds.
+    Stats(tracehound_cli::stats::StatsArgs),
+    /// Rebuild the search index from the store (server stopped).
+    Reindex(reindex::ReindexArgs),
+    /// Manage API keys: `keys add --tenant NAME --scope read`, `keys list`, `keys revoke ID`.
+    Keys(keys_cmd::KeysArgs),
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Serve(args) => serve::run(*args),
+        Command::Get(args) => Ok(tracehound_cli::cli::get(&args)?),
+        Command::Ls(args) => Ok(tracehound_cli::cli::ls(&args)?),
+        Command::Search(args) => Ok(tracehound_cli::cli::search(&args)?),
+        Command::Failing(args) => Ok(tracehound_cli::evidence_cli::failing(&args)?),
+        Command::Postmortem(args) => Ok(tracehound_cli::evidence_cli::postmortem(&args)?),
+        Command::Stats(args) => Ok(tracehound_cli::stats::run(&args)?),
+        Command::Reindex(args) => reindex::run(args),
+        Command::Keys(args) => keys_cmd::run(args),
+    }
+}
