@@ -427,3 +427,17 @@ async fn the_openapi_document_lists_every_route() {
         .collect();
     assert_eq!(search_params, ["q", "since", "until", "limit", "cursor", "sort"]);
 }
+
+#[tokio::test]
+async fn an_audit_query_that_cannot_be_read_is_a_json_400() {
+    let fx = Fixture::new();
+    let access = crate::state::AccessState {
+        gate: tracehound_auth::Gate::open(Default::default()),
+        store: fx.store.clone(),
+        cookie_secure: false,
+    };
+    let api = crate::router::secure(fx.router(), access);
+    let (status, body) = get(&api, "/api/v1/audit?limit=many").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(body["error"].as_str().unwrap_or_default().starts_with("invalid limit:"), "{body}");
+}

@@ -1,14 +1,15 @@
 //! `GET /api/v1/audit`: who read which evidence (admin scope).
 
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::Json;
 use serde::{Deserialize, Serialize};
+use tracehound_query::params::parse_limit;
 use tracehound_query::time_range::{now_unix_nanos, parse_time_bound};
 use tracehound_query::{ErrorBody, QueryError};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::error::ApiError;
-use crate::state::{AccessState, Tenant};
+use crate::state::{AccessState, ApiQuery, Tenant};
 
 /// Query of `GET /api/v1/audit`.
 #[derive(Debug, Deserialize, IntoParams)]
@@ -16,7 +17,7 @@ pub struct AuditParams {
     /// Oldest entry: an age (`30m`, `48h`, `7d`) or RFC 3339; default 24h.
     pub since: Option<String>,
     /// Most entries, newest first: 1 to 1000, default 100.
-    pub limit: Option<usize>,
+    pub limit: Option<String>,
 }
 
 /// The caller's tenant's audit trail.
@@ -56,17 +57,14 @@ pub struct AuditView {
 pub async fn get_audit(
     State(access): State<AccessState>,
     Tenant(tenant): Tenant,
-    Query(params): Query<AuditParams>,
+    ApiQuery(params): ApiQuery<AuditParams>,
 ) -> Result<Json<AuditList>, ApiError> {
     let now = now_unix_nanos();
     let since = match params.since.as_deref() {
         Some(text) => parse_time_bound(text, now).map_err(|e| ApiError::invalid("since", e.to_string()))?,
         None => now.saturating_sub(86_400 * 1_000_000_000),
     };
-    let limit = params.limit.unwrap_or(100);
-    if !(1..=1000).contains(&limit) {
-        return Err(ApiError::invalid("limit", "must be between 1 and 1000"));
-    }
+    let limit = parse_limit(&params.limit, 100, 1000)?;
     let store = access.store.clone();
     let entries = tokio::task::spawn_blocking(move || store.audit_entries(tenant, since, limit))
         .await

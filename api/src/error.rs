@@ -1,11 +1,12 @@
-//! The API's error answer: a [`QueryError`] (or anything that converts into one) as its HTTP
-//! status and `{"error": message}` body. This is the one place that maps an error to HTTP.
+//! The API's error answer: a [`QueryError`] (or anything that converts into one) as the HTTP
+//! status its classification gives, a `{"error": message}` body, and `Retry-After` when the
+//! caller may retry.
 
-use axum::http::StatusCode;
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use tracehound_error::ServiceError;
 use tracehound_query::{ErrorBody, QueryError};
-use tracehound_store::search::SearchError;
 use tracehound_store::StoreError;
 
 /// An error on its way to the caller.
@@ -25,22 +26,9 @@ impl ApiError {
         ApiError(QueryError::InvalidParameter { name, reason: reason.into() })
     }
 
-    /// The HTTP status the error is answered with.
+    /// The HTTP status the error is answered with: the one classification's.
     pub fn status(&self) -> StatusCode {
-        match &self.0 {
-            QueryError::MalformedTraceId(_)
-            | QueryError::InvalidParameter { .. }
-            | QueryError::QuerySyntax(_)
-            | QueryError::Search(SearchError::BadCursor(_) | SearchError::Invalid(_)) => StatusCode::BAD_REQUEST,
-            QueryError::NotFound { .. } => StatusCode::NOT_FOUND,
-            // Retryable: the hold or score was not taken; space may come back.
-            QueryError::SearchUnavailable | QueryError::Store(StoreError::DiskFull { .. } | StoreError::QueueFull) => {
-                StatusCode::SERVICE_UNAVAILABLE
-            }
-            QueryError::Store(_) | QueryError::Search(SearchError::Index(_)) | QueryError::ReadAborted(_) => {
-                StatusCode::INTERNAL_SERVER_ERROR
-            }
-        }
+        StatusCode::from_u16(self.0.error_code().http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
     }
 }
 
@@ -55,6 +43,10 @@ impl IntoResponse for ApiError {
             QueryError::QuerySyntax(e) => Some(e.position),
             _ => None,
         };
-        (status, Json(ErrorBody { error: self.to_string(), position })).into_response()
+        let mut response = (status, Json(ErrorBody { error: self.to_string(), position })).into_response();
+        if self.0.error_code().is_retryable() {
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        }
+        response
     }
 }

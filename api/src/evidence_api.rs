@@ -1,26 +1,26 @@
 //! HTTP handlers of the postmortem evidence: posting scores, failing examples, versions,
 //! compare and the postmortem bundle. The router in `api.rs` mounts them.
 
-use axum::extract::rejection::{JsonRejection, QueryRejection};
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::{Deserialize, Serialize};
 use tracehound_store::model::{Score, ScoreTargetKind};
-use tracehound_store::{StoreError, WriteBatch};
+use tracehound_store::WriteBatch;
 use utoipa::ToSchema;
 
 use crate::error::ApiError;
-use crate::state::{run_blocking, ApiState, Tenant};
+use crate::state::{run_blocking, ApiJson, ApiQuery, ApiState, Tenant};
 use tracehound_query::compare::{self, CompareAnswer, CompareParams};
 use tracehound_query::failing::{self, FailingAnswer, FailingParams, FailingQuery, Window};
-use tracehound_query::postmortem::{self, Postmortem, PostmortemParams, DEFAULT_EVIDENCE};
+use tracehound_query::params::parse_limit;
+use tracehound_query::postmortem::{self, Postmortem, PostmortemParams, DEFAULT_EVIDENCE, MAX_EVIDENCE};
 use tracehound_query::postmortem_md;
 use tracehound_query::time_range::now_unix_nanos;
 use tracehound_query::timestamp::parse_rfc3339;
 use tracehound_query::versions::{self, VersionsAnswer, VersionsParams};
-use tracehound_query::ErrorBody;
+use tracehound_query::{ErrorBody, QueryError};
 
 const HOUR: u64 = 3_600 * 1_000_000_000;
 
@@ -119,10 +119,6 @@ impl ScoreInput {
     }
 }
 
-fn error(status: StatusCode, message: String) -> Response {
-    (status, Json(ErrorBody { error: message, position: None })).into_response()
-}
-
 /// Attaches a score to a span, trace, request, session or response; durable when answered.
 #[utoipa::path(
     post,
@@ -137,38 +133,13 @@ fn error(status: StatusCode, message: String) -> Response {
 pub async fn post_score(
     State(state): State<ApiState>,
     Tenant(tenant): Tenant,
-    body: Result<Json<ScoreInput>, JsonRejection>,
-) -> Response {
-    let input = match body {
-        Ok(Json(input)) => input,
-        Err(e) => return error(StatusCode::BAD_REQUEST, format!("invalid score: {}", e.body_text())),
-    };
-    let score = match input.into_score(now_unix_nanos()) {
-        Ok(score) => score,
-        Err(reason) => return error(StatusCode::BAD_REQUEST, format!("invalid score: {reason}")),
-    };
-    let Some(writer) = state.writer.clone() else {
-        return error(StatusCode::SERVICE_UNAVAILABLE, "this process accepts no writes".into());
-    };
+    ApiJson(input): ApiJson<ScoreInput>,
+) -> Result<(StatusCode, Json<ScoreAccepted>), ApiError> {
+    let score = input.into_score(now_unix_nanos()).map_err(|reason| ApiError::invalid("score", reason))?;
+    let writer = state.writer.clone().ok_or(ApiError(QueryError::WritesUnavailable))?;
     let batch = WriteBatch { tenant, scores: vec![score.clone()], ..WriteBatch::default() };
-    match writer.write(batch).await {
-        Ok(outcome) => {
-            (StatusCode::CREATED, Json(ScoreAccepted { score, new: outcome.new_scores > 0 })).into_response()
-        }
-        Err(StoreError::QueueFull) => {
-            let mut response = error(StatusCode::SERVICE_UNAVAILABLE, "over capacity, retry later".into());
-            response.headers_mut().insert(header::RETRY_AFTER, header::HeaderValue::from_static("1"));
-            response
-        }
-        Err(e) => {
-            tracing::error!(error = %e, "storing a score failed");
-            error(StatusCode::SERVICE_UNAVAILABLE, format!("storage unavailable: {e}"))
-        }
-    }
-}
-
-fn query_params<T>(params: Result<Query<T>, QueryRejection>) -> Result<T, ApiError> {
-    params.map(|Query(p)| p).map_err(|e| ApiError::invalid("query string", e.body_text()))
+    let outcome = writer.write(batch).await?;
+    Ok((StatusCode::CREATED, Json(ScoreAccepted { score, new: outcome.new_scores > 0 })))
 }
 
 /// Distinct failing requests of a window with their whole context, and why each fails.
@@ -184,9 +155,9 @@ fn query_params<T>(params: Result<Query<T>, QueryRejection>) -> Result<T, ApiErr
 pub async fn get_failing(
     State(state): State<ApiState>,
     Tenant(tenant): Tenant,
-    params: Result<Query<FailingParams>, QueryRejection>,
+    ApiQuery(params): ApiQuery<FailingParams>,
 ) -> Result<Response, ApiError> {
-    let query = FailingQuery::parse(&query_params(params)?, now_unix_nanos())?;
+    let query = FailingQuery::parse(&params, now_unix_nanos())?;
     let jsonl = query.jsonl;
     let answer = run_blocking(&state, move |store| failing::failing(store, tenant, &query)).await?;
     if jsonl {
@@ -209,9 +180,8 @@ pub async fn get_failing(
 pub async fn get_versions(
     State(state): State<ApiState>,
     Tenant(tenant): Tenant,
-    params: Result<Query<VersionsParams>, QueryRejection>,
+    ApiQuery(params): ApiQuery<VersionsParams>,
 ) -> Result<Json<VersionsAnswer>, ApiError> {
-    let params = query_params(params)?;
     let window = Window::parse(params.since.as_deref(), params.until.as_deref(), now_unix_nanos(), 48 * HOUR)?;
     run_blocking(&state, move |store| versions::versions(store, tenant, window)).await.map(Json)
 }
@@ -255,9 +225,9 @@ fn windows(
 pub async fn get_compare(
     State(state): State<ApiState>,
     Tenant(tenant): Tenant,
-    params: Result<Query<CompareParams>, QueryRejection>,
+    ApiQuery(params): ApiQuery<CompareParams>,
 ) -> Result<Json<CompareAnswer>, ApiError> {
-    let p = query_params(params)?;
+    let p = params;
     let (incident, baseline) =
         windows(p.since.as_deref(), p.until.as_deref(), p.baseline_since.as_deref(), p.baseline_until.as_deref())?;
     let baseline = baseline.unwrap_or_else(|| compare::default_baseline(incident));
@@ -277,18 +247,12 @@ pub async fn get_compare(
 pub async fn get_postmortem(
     State(state): State<ApiState>,
     Tenant(tenant): Tenant,
-    params: Result<Query<PostmortemParams>, QueryRejection>,
+    ApiQuery(params): ApiQuery<PostmortemParams>,
 ) -> Result<Response, ApiError> {
-    let p = query_params(params)?;
+    let p = params;
     let (incident, baseline) =
         windows(p.since.as_deref(), p.until.as_deref(), p.baseline_since.as_deref(), p.baseline_until.as_deref())?;
-    let evidence = match p.limit.as_deref().filter(|t| !t.trim().is_empty()) {
-        Some(text) => match text.trim().parse::<usize>() {
-            Ok(n) if (1..=10).contains(&n) => n,
-            _ => return Err(ApiError::invalid("limit", format!("{text:?} is not 1 to 10"))),
-        },
-        None => DEFAULT_EVIDENCE,
-    };
+    let evidence = parse_limit(&p.limit, DEFAULT_EVIDENCE, MAX_EVIDENCE)?;
     let markdown = match p.format.as_deref().map(str::trim) {
         None | Some("") | Some("json") => false,
         Some("md" | "markdown") => true,

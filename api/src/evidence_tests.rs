@@ -186,3 +186,33 @@ async fn every_evidence_route_is_in_the_openapi_document() {
         assert!(doc["paths"][path].is_object(), "{path} missing");
     }
 }
+
+#[tokio::test]
+async fn a_score_sent_to_a_process_without_a_writer_is_a_retryable_503_in_json() {
+    let fx = Fixture::new();
+    let request = Request::post("/api/v1/scores")
+        .header("content-type", "application/json")
+        .body(Body::from(json!({"target_id": "req-1", "name": "x", "value": 1.0}).to_string()))
+        .expect("request");
+    let response = fx.router().oneshot(request).await.expect("infallible router");
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(response.headers().get("retry-after").map(|v| v.as_bytes()), Some(&b"1"[..]));
+    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX).await.expect("body");
+    let body: Value = serde_json::from_slice(&bytes).expect("a JSON error body");
+    assert_eq!(body["error"], "this process accepts no writes");
+}
+
+#[tokio::test]
+async fn a_score_body_that_is_not_json_is_refused_in_json() {
+    let fx = Fixture::new();
+    let api = writable(&fx);
+    let request = Request::post("/api/v1/scores")
+        .header("content-type", "application/json")
+        .body(Body::from("{not json"))
+        .expect("request");
+    let response = api.oneshot(request).await.expect("infallible router");
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX).await.expect("body");
+    let body: Value = serde_json::from_slice(&bytes).expect("a JSON error body");
+    assert!(body["error"].as_str().unwrap_or_default().starts_with("invalid body:"), "{body}");
+}

@@ -2,8 +2,7 @@
 //! (a request, a session or a time window) so retention keeps it. The router in `api.rs`
 //! mounts the handlers.
 
-use axum::extract::rejection::{JsonRejection, PathRejection};
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use serde::{Deserialize, Serialize};
@@ -11,7 +10,7 @@ use tracehound_store::holds::{Hold, HoldTarget};
 use utoipa::ToSchema;
 
 use crate::error::ApiError;
-use crate::state::{run_blocking, ApiState, Tenant};
+use crate::state::{run_blocking, ApiJson, ApiPath, ApiState, Tenant};
 use tracehound_query::time_range::{now_unix_nanos, parse_time_bound};
 use tracehound_query::timestamp::format_rfc3339;
 use tracehound_query::ErrorBody;
@@ -134,9 +133,8 @@ impl HoldInput {
 pub async fn post_hold(
     State(state): State<ApiState>,
     Tenant(tenant): Tenant,
-    body: Result<Json<HoldInput>, JsonRejection>,
+    ApiJson(input): ApiJson<HoldInput>,
 ) -> Result<(StatusCode, Json<HoldView>), ApiError> {
-    let Json(input) = body.map_err(|e| ApiError::invalid("hold", e.body_text()))?;
     let now = now_unix_nanos();
     let target = input.target(now)?;
     let reason = input.reason.trim().to_string();
@@ -165,9 +163,8 @@ pub async fn list_holds(State(state): State<ApiState>, Tenant(tenant): Tenant) -
 pub async fn delete_hold(
     State(state): State<ApiState>,
     Tenant(tenant): Tenant,
-    id: Result<Path<String>, PathRejection>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Json<HoldView>, ApiError> {
-    let Path(id) = id.map_err(|e| ApiError::invalid("path", e.body_text()))?;
     let wanted = id.clone();
     let removed = run_blocking(&state, move |store| {
         let Some(hold) = store.hold(tenant, &wanted)? else { return Ok::<_, ApiError>(None) };

@@ -56,13 +56,9 @@ fn refresh_gauges(state: &ApiState) {
         metrics::gauge!("tracehound_stored_log_records").set(counters.logs as f64);
     }
     if let Some(index) = &state.search {
-        let behind = state.store.last_change_seq().saturating_sub(index.committed_seq());
-        metrics::gauge!("tracehound_index_lag_changes").set(behind as f64);
-        let lag = match (behind, index.committed_at()) {
-            (0, _) => 0.0,
-            (_, Some(at)) => tracehound_query::time_range::now_unix_nanos().saturating_sub(at) as f64 / 1e9,
-            (_, None) => f64::INFINITY,
-        };
-        metrics::gauge!("tracehound_index_lag_seconds").set(lag);
+        let lag =
+            tracehound_query::stats::index_lag(&state.store, index, tracehound_query::time_range::now_unix_nanos());
+        metrics::gauge!("tracehound_index_lag_changes").set(lag.changes_behind as f64);
+        metrics::gauge!("tracehound_index_lag_seconds").set(lag.lag_seconds());
     }
 }

@@ -2,19 +2,18 @@
 
 use std::sync::atomic::Ordering;
 
-use axum::extract::rejection::{PathRejection, QueryRejection};
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use tracehound_query::listing::{self, ListParams, ListQuery};
 use tracehound_query::lookup;
-use tracehound_query::search::{self, SearchParams, SearchQuery};
+use tracehound_query::search::{self, SearchParams};
 use tracehound_query::time_range::now_unix_nanos;
 use tracehound_query::views::{LookupAnswer, RequestList, RequestView, SearchResults, SessionView, Stats};
 use tracehound_query::{ErrorBody, QueryError};
 
 use crate::error::ApiError;
-use crate::state::{path_value, run_blocking, ApiState, Tenant, TenantScoped};
+use crate::state::{run_blocking, ApiPath, ApiQuery, ApiState, Tenant, TenantScoped};
 
 /// Readiness probe.
 #[utoipa::path(
@@ -46,9 +45,8 @@ pub async fn readyz(State(state): State<ApiState>) -> (StatusCode, &'static str)
 pub async fn get_lookup(
     State(state): State<ApiState>,
     Tenant(tenant): Tenant,
-    id: Result<Path<String>, PathRejection>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Json<LookupAnswer>, ApiError> {
-    let id = path_value(id)?;
     run_blocking(&state, move |store| lookup::lookup(store, tenant, &id)).await.map(Json)
 }
 
@@ -66,9 +64,8 @@ pub async fn get_lookup(
 pub async fn get_trace(
     State(state): State<ApiState>,
     Tenant(tenant): Tenant,
-    trace_id: Result<Path<String>, PathRejection>,
+    ApiPath(text): ApiPath<String>,
 ) -> Result<Json<RequestView>, ApiError> {
-    let text = path_value(trace_id)?;
     let trace_id = lookup::parse_trace_id(&text)?;
     let found = run_blocking(&state, move |store| lookup::request_by_trace(store, tenant, &trace_id)).await?;
     found.map(Json).ok_or(ApiError(QueryError::NotFound { what: "trace", id: text }))
@@ -87,9 +84,8 @@ pub async fn get_trace(
 pub async fn get_request(
     State(state): State<ApiState>,
     Tenant(tenant): Tenant,
-    request_id: Result<Path<String>, PathRejection>,
+    ApiPath(request_id): ApiPath<String>,
 ) -> Result<Json<RequestView>, ApiError> {
-    let request_id = path_value(request_id)?;
     run_blocking(&state, move |store| lookup::request_by_id(store, tenant, &request_id)).await.map(Json)
 }
 
@@ -106,9 +102,8 @@ pub async fn get_request(
 pub async fn get_session(
     State(state): State<ApiState>,
     Tenant(tenant): Tenant,
-    session_id: Result<Path<String>, PathRejection>,
+    ApiPath(session_id): ApiPath<String>,
 ) -> Result<Json<SessionView>, ApiError> {
-    let session_id = path_value(session_id)?;
     let lookup_id = session_id.clone();
     let found = run_blocking(&state, move |store| lookup::session(store, tenant, &lookup_id)).await?;
     found.map(Json).ok_or(ApiError(QueryError::NotFound { what: "session", id: session_id }))
@@ -127,9 +122,8 @@ pub async fn get_session(
 pub async fn list_requests(
     State(state): State<ApiState>,
     Tenant(tenant): Tenant,
-    params: Result<Query<ListParams>, QueryRejection>,
+    ApiQuery(params): ApiQuery<ListParams>,
 ) -> Result<Json<RequestList>, ApiError> {
-    let Query(params) = params.map_err(|e| ApiError::invalid("query string", e.body_text()))?;
     let query = ListQuery::parse(&params, now_unix_nanos())?;
     run_blocking(&state, move |store| listing::list_requests(store, tenant, &query)).await.map(Json)
 }
@@ -152,12 +146,11 @@ pub async fn list_requests(
 pub async fn search_requests(
     State(state): State<ApiState>,
     Tenant(tenant): Tenant,
-    params: Result<Query<SearchParams>, QueryRejection>,
+    ApiQuery(params): ApiQuery<SearchParams>,
 ) -> Result<Json<SearchResults>, ApiError> {
-    let Query(params) = params.map_err(|e| ApiError::invalid("query string", e.body_text()))?;
-    let query = SearchQuery::parse(&params, now_unix_nanos())?;
+    let query = search::parse_search(&params, tenant, now_unix_nanos())?;
     let index = state.search.clone().ok_or(ApiError(QueryError::SearchUnavailable))?;
-    run_blocking(&state, move |store| search::search(store, &index, tenant, &query)).await.map(Json)
+    run_blocking(&state, move |store| search::search(store, &index, &query)).await.map(Json)
 }
 
 /// Store-wide counts and size.

@@ -5,9 +5,10 @@ use std::convert::Infallible;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
-use axum::extract::rejection::PathRejection;
-use axum::extract::{FromRequestParts, Path};
+use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
+use axum::extract::{FromRequest, FromRequestParts, Path, Query};
 use axum::http::request::Parts;
+use axum::Json;
 use tracehound_auth::{Gate, Principal};
 use tracehound_query::QueryError;
 use tracehound_store::search::SearchIndex;
@@ -103,7 +104,36 @@ where
     }
 }
 
-/// A path segment, or our JSON error instead of axum's plain-text one.
-pub fn path_value(path: Result<Path<String>, PathRejection>) -> Result<String, ApiError> {
-    path.map(|Path(value)| value).map_err(|e| ApiError::invalid("path", e.body_text()))
+/// A query string, read with axum's `Query`; one that cannot be read is our JSON 400 naming
+/// the query string, not axum's plain-text one.
+#[derive(Debug, FromRequestParts)]
+#[from_request(via(Query), rejection(ApiError))]
+pub struct ApiQuery<T>(pub T);
+
+/// A path parameter, read with axum's `Path`; refused as our JSON 400.
+#[derive(Debug, FromRequestParts)]
+#[from_request(via(Path), rejection(ApiError))]
+pub struct ApiPath<T>(pub T);
+
+/// A JSON body, read with axum's `Json`; refused as our JSON 400.
+#[derive(Debug, FromRequest)]
+#[from_request(via(Json), rejection(ApiError))]
+pub struct ApiJson<T>(pub T);
+
+impl From<QueryRejection> for ApiError {
+    fn from(rejection: QueryRejection) -> Self {
+        ApiError::invalid("query string", rejection.body_text())
+    }
+}
+
+impl From<PathRejection> for ApiError {
+    fn from(rejection: PathRejection) -> Self {
+        ApiError::invalid("path", rejection.body_text())
+    }
+}
+
+impl From<JsonRejection> for ApiError {
+    fn from(rejection: JsonRejection) -> Self {
+        ApiError::invalid("body", rejection.body_text())
+    }
 }

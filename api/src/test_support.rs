@@ -1,6 +1,9 @@
 //! Fixtures of the API's tests (and the CLI's): the query crate's store fixtures, calls of
 //! the router, and the router served on a loopback port.
 
+// Test code: a failed fixture is a failed test.
+#![allow(clippy::unwrap_used)]
+
 use std::net::TcpListener;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;

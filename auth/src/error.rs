@@ -30,6 +30,16 @@ impl AuthError {
     }
 }
 
+impl tracehound_error::ServiceError for AuthError {
+    fn error_code(&self) -> tracehound_error::ErrorCode {
+        if self.is_unauthenticated() {
+            tracehound_error::ErrorCode::Unauthenticated
+        } else {
+            tracehound_error::ErrorCode::PermissionDenied
+        }
+    }
+}
+
 /// Why the keys file cannot be read, written or changed.
 #[derive(Debug, thiserror::Error)]
 pub enum KeysFileError {

@@ -31,6 +31,12 @@ pub struct RateLimited {
     pub retry_after: Duration,
 }
 
+impl tracehound_error::ServiceError for RateLimited {
+    fn error_code(&self) -> tracehound_error::ErrorCode {
+        tracehound_error::ErrorCode::RateLimited
+    }
+}
+
 #[derive(Debug, Clone, Copy)]
 struct Bucket {
     tokens: f64,

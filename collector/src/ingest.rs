@@ -1,23 +1,33 @@
-//! The transport-neutral ingest step: normalize an export request, hand it to the writer,
-//! and wait until it is durable. Both OTLP receivers call this, so gRPC and HTTP cannot
-//! drift apart in what they accept.
+//! The transport-neutral ingest step: admit an export (the tenant's rate, the memory budget),
+//! normalize it, hand it to the writer, and wait until it is durable. Both OTLP receivers
+//! call this, one generic path for every signal ([`Export`]), so gRPC and HTTP, traces and
+//! logs cannot drift apart in what they accept, refuse or count.
 
 use std::sync::Arc;
 use std::time::Instant;
 
 use prost::Message;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-use tracehound_proto::collector::logs::v1::ExportLogsServiceRequest;
-use tracehound_proto::collector::trace::v1::ExportTraceServiceRequest;
-use tracehound_store::writer::Writer;
-use tracehound_store::{StoreError, TenantId, WriteBatch};
-
-use crate::self_metrics::{record_export, record_refusal, Refusal, Signal};
+use tracehound_auth::{AuthError, Gate, Principal, RateLimited, Scope};
+use tracehound_error::{ErrorCode, ServiceError};
 use tracehound_normalize::redact::Redactor;
 use tracehound_normalize::{
     normalize_logs, normalize_traces, scores_from_logs, scores_from_spans, NormalizeConfig, Normalized,
 };
+use tracehound_proto::collector::logs::v1::{
+    ExportLogsPartialSuccess, ExportLogsServiceRequest, ExportLogsServiceResponse,
+};
+use tracehound_proto::collector::trace::v1::{
+    ExportTracePartialSuccess, ExportTraceServiceRequest, ExportTraceServiceResponse,
+};
+use tracehound_store::model::{LogRecord, Span};
+use tracehound_store::writer::Writer;
+use tracehound_store::{StoreError, TenantId, WriteBatch};
+
+use crate::self_metrics::{record_export, record_refusal, Signal};
 
 /// What an accepted export reports back (OTLP `partial_success`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -33,19 +43,135 @@ pub struct IngestReport {
 /// Why an export was not acknowledged. Every variant is retryable by the sender.
 #[derive(Debug, thiserror::Error)]
 pub enum IngestError {
-    /// The write queue is full: back off and retry.
+    /// The tenant is over its ingest rate.
+    #[error(transparent)]
+    RateLimited(#[from] RateLimited),
+    /// The write queue or the memory budget is full: back off and retry.
     #[error("ingest is over capacity, retry later")]
     Overloaded,
     /// The store could not make the data durable; nothing was acknowledged.
     #[error("storage unavailable: {0}")]
-    Unavailable(String),
+    Unavailable(#[source] StoreError),
 }
 
 impl From<StoreError> for IngestError {
     fn from(err: StoreError) -> Self {
         match err {
             StoreError::QueueFull => IngestError::Overloaded,
-            other => IngestError::Unavailable(other.to_string()),
+            other => IngestError::Unavailable(other),
+        }
+    }
+}
+
+impl ServiceError for IngestError {
+    fn error_code(&self) -> ErrorCode {
+        match self {
+            IngestError::RateLimited(_) => ErrorCode::RateLimited,
+            IngestError::Overloaded => ErrorCode::Overloaded,
+            // Whatever failed in the store, the sender keeps the data and may retry.
+            IngestError::Unavailable(_) => ErrorCode::Unavailable,
+        }
+    }
+}
+
+impl IngestError {
+    /// Seconds the sender is asked to wait before retrying.
+    pub fn retry_after_secs(&self) -> u64 {
+        match self {
+            IngestError::RateLimited(limited) => limited.retry_after.as_secs().max(1),
+            _ => 1,
+        }
+    }
+}
+
+/// One OTLP signal as ingest sees it: its export request, the items normalization makes of
+/// it, and the answer it gets.
+pub trait Export: Message + Default + DeserializeOwned + Send + Sync + 'static {
+    /// A normalized item of this signal.
+    type Item: Send;
+    /// The export's answer.
+    type Response: Message + Serialize + Default + Send + 'static;
+    /// The signal, for the metrics.
+    const SIGNAL: Signal;
+    /// What one item is called in a partial-success message.
+    const NOUN: &'static str;
+
+    /// Items in the export, for the rate limit.
+    fn item_count(&self) -> u64;
+    /// The export read into the domain model.
+    fn normalize(&self, config: &NormalizeConfig) -> Normalized<Self::Item>;
+    /// Redacts one item in place.
+    fn redact(redactor: &Redactor, item: &mut Self::Item);
+    /// The items (and the scores they carry) as one write.
+    fn batch(tenant: TenantId, items: Vec<Self::Item>) -> WriteBatch;
+    /// The answer to an export ingested with this report.
+    fn answer(report: &IngestReport) -> Self::Response;
+}
+
+fn partial(report: &IngestReport) -> bool {
+    report.rejected > 0 || !report.message.is_empty()
+}
+
+impl Export for ExportTraceServiceRequest {
+    type Item = Span;
+    type Response = ExportTraceServiceResponse;
+    const SIGNAL: Signal = Signal::Spans;
+    const NOUN: &'static str = "span";
+
+    fn item_count(&self) -> u64 {
+        self.resource_spans.iter().flat_map(|r| &r.scope_spans).map(|s| s.spans.len() as u64).sum()
+    }
+
+    fn normalize(&self, config: &NormalizeConfig) -> Normalized<Span> {
+        normalize_traces(self, config)
+    }
+
+    fn redact(redactor: &Redactor, span: &mut Span) {
+        redactor.redact_span(span);
+    }
+
+    fn batch(tenant: TenantId, spans: Vec<Span>) -> WriteBatch {
+        WriteBatch { tenant, scores: scores_from_spans(&spans), spans, ..WriteBatch::default() }
+    }
+
+    fn answer(report: &IngestReport) -> ExportTraceServiceResponse {
+        ExportTraceServiceResponse {
+            partial_success: partial(report).then(|| ExportTracePartialSuccess {
+                rejected_spans: report.rejected as i64,
+                error_message: report.message.clone(),
+            }),
+        }
+    }
+}
+
+impl Export for ExportLogsServiceRequest {
+    type Item = LogRecord;
+    type Response = ExportLogsServiceResponse;
+    const SIGNAL: Signal = Signal::LogRecords;
+    const NOUN: &'static str = "log record";
+
+    fn item_count(&self) -> u64 {
+        self.resource_logs.iter().flat_map(|r| &r.scope_logs).map(|s| s.log_records.len() as u64).sum()
+    }
+
+    fn normalize(&self, config: &NormalizeConfig) -> Normalized<LogRecord> {
+        normalize_logs(self, config)
+    }
+
+    fn redact(redactor: &Redactor, record: &mut LogRecord) {
+        redactor.redact_log(record);
+    }
+
+    fn batch(tenant: TenantId, logs: Vec<LogRecord>) -> WriteBatch {
+        WriteBatch { tenant, scores: scores_from_logs(&logs), logs, ..WriteBatch::default() }
+    }
+
+    fn answer(report: &IngestReport) -> ExportLogsServiceResponse {
+        ExportLogsServiceResponse {
+            partial_success: partial(report).then(|| ExportLogsPartialSuccess {
+                rejected_log_records: report.rejected as i64,
+                error_message: report.message.clone(),
+            }),
         }
     }
 }
@@ -55,6 +181,8 @@ impl From<StoreError> for IngestError {
 pub struct Ingest {
     writer: Writer,
     config: Arc<NormalizeConfig>,
+    /// Checks keys and the tenants' rates; open (every export in the default tenant) unless set.
+    gate: Gate,
     /// Memory budget of exports in flight, in KiB of encoded request; see `reserve`.
     inflight: Arc<Semaphore>,
     inflight_kib: usize,
@@ -69,16 +197,23 @@ pub const DEFAULT_INFLIGHT_BYTES: usize = 256 * 1024 * 1024;
 const MEMORY_PER_ENCODED_BYTE: usize = 4;
 
 impl Ingest {
-    /// Ingest over a running writer.
+    /// Ingest over a running writer, without keys.
     pub fn new(writer: Writer, config: NormalizeConfig) -> Self {
         let inflight_kib = kib(DEFAULT_INFLIGHT_BYTES);
         Ingest {
             writer,
             config: Arc::new(config),
+            gate: Gate::open(Default::default()),
             inflight: Arc::new(Semaphore::new(inflight_kib)),
             inflight_kib,
             redactor: None,
         }
+    }
+
+    /// Admits only exports whose key `gate` accepts for ingest, at their tenant's rate.
+    pub fn with_gate(mut self, gate: Gate) -> Self {
+        self.gate = gate;
+        self
     }
 
     /// Caps the memory held by exports in flight (decoded, normalized, waiting for the
@@ -95,90 +230,46 @@ impl Ingest {
         self
     }
 
+    /// The caller of an export of `signal`, from its `authorization` header, or the refusal
+    /// (counted). Receivers ask this before they read the body.
+    pub fn authorize(&self, signal: Signal, authorization: Option<&str>) -> Result<Principal, AuthError> {
+        self.gate.authorize(authorization, Scope::Ingest).inspect_err(|e| self.refused(signal, e))
+    }
+
+    /// Counts an export of `signal` refused whole, before or during ingest.
+    pub fn refused(&self, signal: Signal, err: &impl ServiceError) {
+        record_refusal(signal, err.error_code());
+    }
+
+    /// Stores an export of the caller's; answers once it is durable.
+    pub async fn export<R: Export>(&self, principal: &Principal, request: &R) -> Result<R::Response, IngestError> {
+        let report = self.ingest(principal, request).await.inspect_err(|e| self.refused(R::SIGNAL, e))?;
+        Ok(R::answer(&report))
+    }
+
+    async fn ingest<R: Export>(&self, principal: &Principal, request: &R) -> Result<IngestReport, IngestError> {
+        let started = Instant::now();
+        let encoded_len = request.encoded_len();
+        self.gate.admit(principal, encoded_len as u64, request.item_count())?;
+        let _held = self.reserve(encoded_len)?;
+        let mut normalized = request.normalize(&self.config);
+        if let Some(redactor) = &self.redactor {
+            normalized.items.iter_mut().for_each(|item| R::redact(redactor, item));
+        }
+        let report = report_of(&normalized, R::NOUN);
+        if !normalized.items.is_empty() {
+            self.writer.write(R::batch(principal.tenant, normalized.items)).await?;
+        }
+        record_export(R::SIGNAL, &report, started.elapsed(), self.queue_depth());
+        Ok(report)
+    }
+
     /// Reserves memory for one export until the returned permit drops, or refuses it.
-    fn reserve(&self, signal: Signal, encoded_len: usize) -> Result<OwnedSemaphorePermit, IngestError> {
+    fn reserve(&self, encoded_len: usize) -> Result<OwnedSemaphorePermit, IngestError> {
         // One export larger than the whole budget is admitted alone rather than never.
         let want = kib(encoded_len.saturating_mul(MEMORY_PER_ENCODED_BYTE)).clamp(1, self.inflight_kib);
         let want = u32::try_from(want).unwrap_or(u32::MAX);
-        self.inflight.clone().try_acquire_many_owned(want).map_err(|_| {
-            record_refusal(signal, Refusal::Overloaded);
-            IngestError::Overloaded
-        })
-    }
-
-    /// Stores the spans of a trace export; answers once they are durable.
-    pub async fn traces(
-        &self,
-        tenant: TenantId,
-        request: &ExportTraceServiceRequest,
-    ) -> Result<IngestReport, IngestError> {
-        let started = Instant::now();
-        let _held = self.reserve(Signal::Spans, request.encoded_len())?;
-        let mut normalized = normalize_traces(request, &self.config);
-        if let Some(redactor) = &self.redactor {
-            normalized.items.iter_mut().for_each(|span| redactor.redact_span(span));
-        }
-        let report = report_of(&normalized, "span");
-        if !normalized.items.is_empty() {
-            self.write(
-                Signal::Spans,
-                WriteBatch {
-                    tenant,
-                    scores: scores_from_spans(&normalized.items),
-                    spans: normalized.items,
-                    ..WriteBatch::default()
-                },
-            )
-            .await?;
-        }
-        record_export(Signal::Spans, &report, started.elapsed(), self.queue_depth());
-        Ok(report)
-    }
-
-    /// Stores the records of a logs export; answers once they are durable.
-    pub async fn logs(
-        &self,
-        tenant: TenantId,
-        request: &ExportLogsServiceRequest,
-    ) -> Result<IngestReport, IngestError> {
-        let started = Instant::now();
-        let _held = self.reserve(Signal::LogRecords, request.encoded_len())?;
-        let mut normalized = normalize_logs(request, &self.config);
-        if let Some(redactor) = &self.redactor {
-            normalized.items.iter_mut().for_each(|record| redactor.redact_log(record));
-        }
-        let report = report_of(&normalized, "log record");
-        if !normalized.items.is_empty() {
-            self.write(
-                Signal::LogRecords,
-                WriteBatch {
-                    tenant,
-                    scores: scores_from_logs(&normalized.items),
-                    logs: normalized.items,
-                    ..WriteBatch::default()
-                },
-            )
-            .await?;
-        }
-        record_export(Signal::LogRecords, &report, started.elapsed(), self.queue_depth());
-        Ok(report)
-    }
-}
-
-impl Ingest {
-    async fn write(&self, signal: Signal, batch: WriteBatch) -> Result<(), IngestError> {
-        match self.writer.write(batch).await {
-            Ok(_) => Ok(()),
-            Err(err) => {
-                let err = IngestError::from(err);
-                let refusal = match err {
-                    IngestError::Overloaded => Refusal::Overloaded,
-                    IngestError::Unavailable(_) => Refusal::Unavailable,
-                };
-                record_refusal(signal, refusal);
-                Err(err)
-            }
-        }
+        self.inflight.clone().try_acquire_many_owned(want).map_err(|_| IngestError::Overloaded)
     }
 
     fn queue_depth(&self) -> usize {
@@ -202,4 +293,38 @@ fn report_of<T>(normalized: &Normalized<T>, noun: &str) -> IngestReport {
         ));
     }
     IngestReport { accepted: normalized.items.len() as u64, rejected: normalized.rejected, message: parts.join(". ") }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tracehound_proto::trace::v1::{ResourceSpans, ScopeSpans};
+
+    #[test]
+    fn spans_are_counted_across_resources_and_scopes() {
+        let scope = |n| ScopeSpans { spans: vec![Default::default(); n], ..Default::default() };
+        let request = ExportTraceServiceRequest {
+            resource_spans: vec![
+                ResourceSpans { scope_spans: vec![scope(2), scope(3)], ..Default::default() },
+                ResourceSpans { scope_spans: vec![scope(1)], ..Default::default() },
+            ],
+        };
+        assert_eq!(request.item_count(), 6);
+    }
+
+    #[test]
+    fn a_store_failure_keeps_its_cause_and_is_retryable() {
+        let err = IngestError::from(StoreError::WriterStopped);
+        assert!(std::error::Error::source(&err).is_some(), "the store's error is the source");
+        assert!(err.error_code().is_retryable());
+        assert_eq!(IngestError::from(StoreError::QueueFull).error_code(), ErrorCode::Overloaded);
+    }
+
+    #[test]
+    fn an_answer_is_partial_only_when_something_was_refused_or_cut() {
+        assert_eq!(ExportTraceServiceRequest::answer(&IngestReport::default()).partial_success, None);
+        let report = IngestReport { accepted: 1, rejected: 2, message: "bad ids".into() };
+        let partial = ExportLogsServiceRequest::answer(&report).partial_success.expect("partial");
+        assert_eq!((partial.rejected_log_records, partial.error_message.as_str()), (2, "bad ids"));
+    }
 }

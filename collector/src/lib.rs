@@ -1,8 +1,7 @@
-//! The tracehound collector: the OTLP receivers (gRPC and HTTP), admission (keys, scopes,
-//! rate limits), and the transport-neutral ingest step that normalizes an export and waits
+//! The tracehound collector: the OTLP receivers (gRPC and HTTP) and the transport-neutral
+//! ingest step that admits an export (key, scope, rate, memory), normalizes it and waits
 //! until the writer has made it durable.
 
-pub mod admission;
 pub mod ingest;
 pub mod otlp_grpc;
 pub mod otlp_http;

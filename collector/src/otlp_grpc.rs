@@ -9,33 +9,30 @@ use std::convert::Infallible;
 use std::marker::PhantomData;
 use std::task::{Context, Poll};
 
-use prost::Message as _;
 use tonic::body::Body as TonicBody;
 use tonic::codec::{Codec, CompressionEncoding, DecodeBuf, Decoder, EnabledCompressionEncodings};
 use tonic::codegen::{http, BoxFuture, Service, StdError};
 use tonic::server::{Grpc, NamedService, UnaryService};
 use tonic::{Code, Request, Response, Status};
 use tonic_prost::ProstEncoder;
+use tracehound_auth::Principal;
 
-use tracehound_auth::{Gate, Principal, Scope};
-use tracehound_proto::collector::logs::v1::{
-    ExportLogsPartialSuccess, ExportLogsServiceRequest, ExportLogsServiceResponse,
-};
-use tracehound_proto::collector::trace::v1::{
-    ExportTracePartialSuccess, ExportTraceServiceRequest, ExportTraceServiceResponse,
-};
+use tracehound_error::ServiceError;
+use tracehound_proto::collector::logs::v1::ExportLogsServiceRequest;
+use tracehound_proto::collector::trace::v1::ExportTraceServiceRequest;
 
-use crate::admission::{grpc_status_of_auth, grpc_status_of_rate, log_record_count, refusal_reason, span_count};
-use crate::ingest::{Ingest, IngestError, IngestReport};
-use crate::self_metrics::{self, Signal};
+use crate::ingest::{Export, Ingest};
+use crate::self_metrics::Signal;
 
 const TRACES_PATH: &str = "/opentelemetry.proto.collector.trace.v1.TraceService/Export";
 const LOGS_PATH: &str = "/opentelemetry.proto.collector.logs.v1.LogsService/Export";
 
-/// Which OTLP gRPC service a receiver is registered as (tonic routes by service name).
+/// One OTLP gRPC service: its name and the export request its one method takes.
 pub trait OtlpService: Send + Sync + 'static {
-    /// The fully qualified gRPC service name.
+    /// The fully qualified service name.
     const NAME: &'static str;
+    /// The export request of its `Export` method.
+    type Request: Export;
 }
 
 /// `opentelemetry.proto.collector.trace.v1.TraceService`.
@@ -45,41 +42,31 @@ pub struct Logs;
 
 impl OtlpService for Traces {
     const NAME: &'static str = "opentelemetry.proto.collector.trace.v1.TraceService";
+    type Request = ExportTraceServiceRequest;
 }
 
 impl OtlpService for Logs {
     const NAME: &'static str = "opentelemetry.proto.collector.logs.v1.LogsService";
+    type Request = ExportLogsServiceRequest;
 }
 
-/// The gRPC receiver of one OTLP service; both answer from the same [`Ingest`].
+/// The tonic service of one OTLP service over [`Ingest`].
 pub struct OtlpGrpc<S> {
     ingest: Ingest,
     max_message_bytes: usize,
-    gate: Gate,
     _service: PhantomData<S>,
 }
 
 impl<S> Clone for OtlpGrpc<S> {
     fn clone(&self) -> Self {
-        OtlpGrpc {
-            ingest: self.ingest.clone(),
-            max_message_bytes: self.max_message_bytes,
-            gate: self.gate.clone(),
-            _service: PhantomData,
-        }
+        OtlpGrpc { ingest: self.ingest.clone(), max_message_bytes: self.max_message_bytes, _service: PhantomData }
     }
 }
 
 impl<S: OtlpService> OtlpGrpc<S> {
-    /// A receiver refusing messages larger than `max_message_bytes`, as sent or decompressed.
+    /// The service; keys and rates are the ingest's ([`Ingest::with_gate`]).
     pub fn new(ingest: Ingest, max_message_bytes: usize) -> Self {
-        OtlpGrpc { ingest, max_message_bytes, gate: Gate::open(Default::default()), _service: PhantomData }
-    }
-
-    /// The receiver admitting only exports whose `authorization` key `gate` accepts for ingest.
-    pub fn with_gate(mut self, gate: Gate) -> Self {
-        self.gate = gate;
-        self
+        OtlpGrpc { ingest, max_message_bytes, _service: PhantomData }
     }
 }
 
@@ -87,68 +74,24 @@ impl<S: OtlpService> NamedService for OtlpGrpc<S> {
     const NAME: &'static str = S::NAME;
 }
 
-/// A gRPC status for an ingest failure: all of them are retryable per the OTLP spec.
-pub fn status_of(err: &IngestError) -> Status {
-    match err {
-        IngestError::Overloaded => Status::unavailable(err.to_string()),
-        IngestError::Unavailable(_) => Status::unavailable(err.to_string()),
-    }
+/// The gRPC status of any classified error: the one mapping's code, the error's message.
+pub fn status_of(err: &impl ServiceError) -> Status {
+    Status::new(Code::from_i32(err.error_code().grpc_code()), err.to_string())
 }
 
-struct ExportTraces(Ingest, Gate, Principal);
+struct ExportCall<R>(Ingest, Principal, PhantomData<R>);
 
-impl UnaryService<ExportTraceServiceRequest> for ExportTraces {
-    type Response = ExportTraceServiceResponse;
+impl<R: Export> UnaryService<R> for ExportCall<R> {
+    type Response = R::Response;
     type Future = BoxFuture<Response<Self::Response>, Status>;
 
-    fn call(&mut self, request: Request<ExportTraceServiceRequest>) -> Self::Future {
-        let (ingest, gate, principal) = (self.0.clone(), self.1.clone(), self.2.clone());
+    fn call(&mut self, request: Request<R>) -> Self::Future {
+        let (ingest, principal) = (self.0.clone(), self.1.clone());
         Box::pin(async move {
-            let export = request.get_ref();
-            gate.admit(&principal, export.encoded_len() as u64, span_count(export)).map_err(|e| {
-                self_metrics::record_refusal(Signal::Spans, self_metrics::Refusal::RateLimited);
-                grpc_status_of_rate(&e)
-            })?;
-            let report = ingest.traces(principal.tenant, export).await.map_err(|e| status_of(&e))?;
-            Ok(Response::new(ExportTraceServiceResponse { partial_success: trace_partial(&report) }))
+            let answer = ingest.export(&principal, request.get_ref()).await.map_err(|e| status_of(&e))?;
+            Ok(Response::new(answer))
         })
     }
-}
-
-struct ExportLogs(Ingest, Gate, Principal);
-
-impl UnaryService<ExportLogsServiceRequest> for ExportLogs {
-    type Response = ExportLogsServiceResponse;
-    type Future = BoxFuture<Response<Self::Response>, Status>;
-
-    fn call(&mut self, request: Request<ExportLogsServiceRequest>) -> Self::Future {
-        let (ingest, gate, principal) = (self.0.clone(), self.1.clone(), self.2.clone());
-        Box::pin(async move {
-            let export = request.get_ref();
-            gate.admit(&principal, export.encoded_len() as u64, log_record_count(export)).map_err(|e| {
-                self_metrics::record_refusal(Signal::LogRecords, self_metrics::Refusal::RateLimited);
-                grpc_status_of_rate(&e)
-            })?;
-            let report = ingest.logs(principal.tenant, export).await.map_err(|e| status_of(&e))?;
-            Ok(Response::new(ExportLogsServiceResponse { partial_success: logs_partial(&report) }))
-        })
-    }
-}
-
-/// `partial_success` for a trace export; absent when everything was accepted untouched.
-pub fn trace_partial(report: &IngestReport) -> Option<ExportTracePartialSuccess> {
-    (report.rejected > 0 || !report.message.is_empty()).then(|| ExportTracePartialSuccess {
-        rejected_spans: report.rejected as i64,
-        error_message: report.message.clone(),
-    })
-}
-
-/// `partial_success` for a logs export; absent when everything was accepted untouched.
-pub fn logs_partial(report: &IngestReport) -> Option<ExportLogsPartialSuccess> {
-    (report.rejected > 0 || !report.message.is_empty()).then(|| ExportLogsPartialSuccess {
-        rejected_log_records: report.rejected as i64,
-        error_message: report.message.clone(),
-    })
 }
 
 impl<S, B> Service<http::Request<B>> for OtlpGrpc<S>
@@ -167,34 +110,29 @@ where
 
     fn call(&mut self, req: http::Request<B>) -> Self::Future {
         let ingest = self.ingest.clone();
-        let gate = self.gate.clone();
         let limit = self.max_message_bytes;
         let path = req.uri().path();
-        if path != TRACES_PATH && path != LOGS_PATH {
+        let wanted = match <S::Request as Export>::SIGNAL {
+            Signal::Spans => TRACES_PATH,
+            Signal::LogRecords => LOGS_PATH,
+        };
+        if path != wanted {
             return Box::pin(async move { Ok(Status::unimplemented("no such OTLP method").into_http()) });
         }
         // Checked before the body is read, so an unauthenticated sender costs no decoding.
         let authorization = req.headers().get(http::header::AUTHORIZATION).and_then(|v| v.to_str().ok());
-        let principal = match gate.authorize(authorization, Scope::Ingest) {
+        let principal = match ingest.authorize(<S::Request as Export>::SIGNAL, authorization) {
             Ok(principal) => principal,
             Err(e) => {
-                let signal = if path == TRACES_PATH { Signal::Spans } else { Signal::LogRecords };
-                self_metrics::record_refusal(signal, refusal_reason(&e));
-                let status = grpc_status_of_auth(&e);
+                let status = status_of(&e);
                 return Box::pin(async move { Ok(status.into_http()) });
             }
         };
-        match req.uri().path() {
-            TRACES_PATH => Box::pin(async move {
-                let mut grpc = grpc_for::<ExportTraceServiceResponse, ExportTraceServiceRequest>(limit);
-                Ok(resource_exhausted_for_oversize(grpc.unary(ExportTraces(ingest, gate, principal), req).await))
-            }),
-            LOGS_PATH => Box::pin(async move {
-                let mut grpc = grpc_for::<ExportLogsServiceResponse, ExportLogsServiceRequest>(limit);
-                Ok(resource_exhausted_for_oversize(grpc.unary(ExportLogs(ingest, gate, principal), req).await))
-            }),
-            _ => Box::pin(async move { Ok(Status::unimplemented("no such OTLP method").into_http()) }),
-        }
+        Box::pin(async move {
+            let mut grpc = grpc_for::<<S::Request as Export>::Response, S::Request>(limit);
+            let call = ExportCall::<S::Request>(ingest, principal, PhantomData);
+            Ok(resource_exhausted_for_oversize(grpc.unary(call, req).await))
+        })
     }
 }
 
@@ -259,5 +197,18 @@ impl<U: prost::Message + Default> Decoder for OtlpDecoder<U> {
         U::decode(buf)
             .map(Some)
             .map_err(|e| Status::invalid_argument(format!("request body is not a valid OTLP protobuf message: {e}")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tracehound_auth::{AuthError, Scope};
+
+    #[test]
+    fn a_missing_scope_is_permission_denied_and_a_bad_key_unauthenticated() {
+        assert_eq!(status_of(&AuthError::Forbidden(Scope::Ingest)).code(), Code::PermissionDenied);
+        assert_eq!(status_of(&AuthError::Invalid).code(), Code::Unauthenticated);
+        assert_eq!(status_of(&AuthError::Missing).code(), Code::Unauthenticated);
     }
 }

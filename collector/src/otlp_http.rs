@@ -12,20 +12,15 @@ use axum::Router;
 use prost::Message;
 use serde::{de::DeserializeOwned, Serialize};
 
-use tracehound_auth::{AuthError, Gate, Principal, RateLimited, Scope};
-use tracehound_proto::collector::logs::v1::{ExportLogsServiceRequest, ExportLogsServiceResponse};
-use tracehound_proto::collector::trace::v1::{ExportTraceServiceRequest, ExportTraceServiceResponse};
+use tracehound_error::{ErrorCode, ServiceError};
+use tracehound_proto::collector::logs::v1::ExportLogsServiceRequest;
+use tracehound_proto::collector::trace::v1::ExportTraceServiceRequest;
 use tracehound_proto::rpc;
 
-use crate::admission::{log_record_count, span_count};
-use crate::ingest::{Ingest, IngestError};
-use crate::otlp_grpc::{logs_partial, trace_partial};
-use crate::self_metrics::{self, Signal};
+use crate::ingest::{Export, Ingest};
 
 const PROTOBUF: &str = "application/x-protobuf";
 const JSON: &str = "application/json";
-/// Seconds a refused sender is asked to wait before retrying.
-const RETRY_AFTER_SECS: u64 = 1;
 
 /// Limits of the HTTP receiver.
 #[derive(Debug, Clone, Copy)]
@@ -40,37 +35,15 @@ pub struct HttpLimits {
 struct HttpState {
     ingest: Ingest,
     limits: HttpLimits,
-    gate: Gate,
 }
 
-/// The OTLP/HTTP router, without keys: everything lands in the default tenant.
+/// The OTLP/HTTP router. Keys and rates are the ingest's ([`Ingest::with_gate`]).
 pub fn router(ingest: Ingest, limits: HttpLimits) -> Router {
-    router_with_gate(ingest, limits, Gate::open(Default::default()))
-}
-
-/// The OTLP/HTTP router admitting only exports whose `authorization` key `gate` accepts for ingest.
-pub fn router_with_gate(ingest: Ingest, limits: HttpLimits, gate: Gate) -> Router {
     Router::new()
-        .route("/v1/traces", post(export_traces))
-        .route("/v1/logs", post(export_logs))
+        .route("/v1/traces", post(export::<ExportTraceServiceRequest>))
+        .route("/v1/logs", post(export::<ExportLogsServiceRequest>))
         .layer(DefaultBodyLimit::max(limits.max_body_bytes))
-        .with_state(HttpState { ingest, limits, gate })
-}
-
-/// The caller's principal, or the refusal: 401 for a missing or bad key, 403 without `ingest`.
-fn authorize(state: &HttpState, headers: &HeaderMap) -> Result<Principal, Refusal> {
-    let authorization = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
-    state.gate.authorize(authorization, Scope::Ingest).map_err(|e: AuthError| {
-        let status = if e.is_unauthenticated() { StatusCode::UNAUTHORIZED } else { StatusCode::FORBIDDEN };
-        Refusal::new(status, encoding_of(headers), e.to_string())
-    })
-}
-
-/// 429 with `Retry-After`: OTLP/HTTP exporters retry it.
-fn rate_refusal(err: RateLimited, encoding: Encoding) -> Refusal {
-    let mut refusal = Refusal::new(StatusCode::TOO_MANY_REQUESTS, encoding, err.to_string());
-    refusal.retry_after_secs = err.retry_after.as_secs().max(1);
-    refusal
+        .with_state(HttpState { ingest, limits })
 }
 
 /// The answer's encoding guessed from the content type, for refusals before decoding.
@@ -90,49 +63,52 @@ enum Encoding {
     Json,
 }
 
-/// A refused request: status, message, and the encoding to answer in.
+/// A refused request: what kind of refusal, the message, and the encoding to answer in.
+#[derive(Debug)]
 struct Refusal {
-    status: StatusCode,
+    code: ErrorCode,
     message: String,
     encoding: Encoding,
     retry_after_secs: u64,
 }
 
-impl Refusal {
-    fn new(status: StatusCode, encoding: Encoding, message: impl Into<String>) -> Self {
-        Refusal { status, message: message.into(), encoding, retry_after_secs: RETRY_AFTER_SECS }
+impl std::fmt::Display for Refusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Refusal {}
+
+impl ServiceError for Refusal {
+    fn error_code(&self) -> ErrorCode {
+        self.code
     }
 }
 
 impl Refusal {
-    /// Counts a body refused before ingest, by its status.
-    fn count(&self, signal: Signal) {
-        let reason = match self.status {
-            StatusCode::PAYLOAD_TOO_LARGE => self_metrics::Refusal::TooLarge,
-            StatusCode::UNSUPPORTED_MEDIA_TYPE => self_metrics::Refusal::UnsupportedMediaType,
-            StatusCode::UNAUTHORIZED => self_metrics::Refusal::Unauthenticated,
-            StatusCode::FORBIDDEN => self_metrics::Refusal::PermissionDenied,
-            StatusCode::TOO_MANY_REQUESTS => self_metrics::Refusal::RateLimited,
-            _ => self_metrics::Refusal::Malformed,
-        };
-        self_metrics::record_refusal(signal, reason);
+    fn new(code: ErrorCode, encoding: Encoding, message: impl Into<String>) -> Self {
+        Refusal { code, message: message.into(), encoding, retry_after_secs: 1 }
+    }
+
+    /// The refusal of any classified error.
+    fn of(err: &impl ServiceError, encoding: Encoding) -> Self {
+        Refusal::new(err.error_code(), encoding, err.to_string())
+    }
+
+    fn retry_after(mut self, secs: u64) -> Self {
+        self.retry_after_secs = secs.max(1);
+        self
     }
 }
 
 impl IntoResponse for Refusal {
     fn into_response(self) -> Response {
-        let code = match self.status {
-            StatusCode::BAD_REQUEST => 3,                                          // INVALID_ARGUMENT
-            StatusCode::UNAUTHORIZED => 16,                                        // UNAUTHENTICATED
-            StatusCode::FORBIDDEN => 7,                                            // PERMISSION_DENIED
-            StatusCode::PAYLOAD_TOO_LARGE => 8,                                    // RESOURCE_EXHAUSTED
-            StatusCode::SERVICE_UNAVAILABLE | StatusCode::TOO_MANY_REQUESTS => 14, // UNAVAILABLE
-            _ => 2,                                                                // UNKNOWN
-        };
-        let body = rpc::Status { code, message: self.message };
+        let body = rpc::Status { code: self.code.grpc_code(), message: self.message };
         let mut response = encode_answer(self.encoding, &body, body.encode_to_vec());
-        *response.status_mut() = self.status;
-        if matches!(self.status, StatusCode::SERVICE_UNAVAILABLE | StatusCode::TOO_MANY_REQUESTS) {
+        *response.status_mut() =
+            StatusCode::from_u16(self.code.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        if self.code.is_retryable() {
             response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(self.retry_after_secs));
         }
         response
@@ -149,36 +125,24 @@ fn encode_answer<T: Serialize>(encoding: Encoding, value: &T, protobuf: Vec<u8>)
     }
 }
 
-async fn export_traces(State(state): State<HttpState>, headers: HeaderMap, body: Bytes) -> Result<Response, Refusal> {
-    let principal = authorize(&state, &headers).inspect_err(|r| r.count(Signal::Spans))?;
-    let (encoding, request) = decode_request::<ExportTraceServiceRequest>(&headers, &body, state.limits)
-        .inspect_err(|r| r.count(Signal::Spans))?;
-    state
-        .gate
-        .admit(&principal, request.encoded_len() as u64, span_count(&request))
-        .map_err(|e| rate_refusal(e, encoding))
-        .inspect_err(|r| r.count(Signal::Spans))?;
-    let report = state.ingest.traces(principal.tenant, &request).await.map_err(|e| refusal_of(e, encoding))?;
-    let answer = ExportTraceServiceResponse { partial_success: trace_partial(&report) };
+/// `POST /v1/traces` and `/v1/logs`: the key first (an unauthenticated sender costs no
+/// decoding), then the body, then ingest.
+async fn export<R: Export>(
+    State(state): State<HttpState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, Refusal> {
+    let authorization = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
+    let principal =
+        state.ingest.authorize(R::SIGNAL, authorization).map_err(|e| Refusal::of(&e, encoding_of(&headers)))?;
+    let (encoding, request) = decode_request::<R>(&headers, &body, state.limits)
+        .inspect_err(|refusal| state.ingest.refused(R::SIGNAL, refusal))?;
+    let answer = state
+        .ingest
+        .export(&principal, &request)
+        .await
+        .map_err(|e| Refusal::of(&e, encoding).retry_after(e.retry_after_secs()))?;
     Ok(encode_answer(encoding, &answer, answer.encode_to_vec()))
-}
-
-async fn export_logs(State(state): State<HttpState>, headers: HeaderMap, body: Bytes) -> Result<Response, Refusal> {
-    let principal = authorize(&state, &headers).inspect_err(|r| r.count(Signal::LogRecords))?;
-    let (encoding, request) = decode_request::<ExportLogsServiceRequest>(&headers, &body, state.limits)
-        .inspect_err(|r| r.count(Signal::LogRecords))?;
-    state
-        .gate
-        .admit(&principal, request.encoded_len() as u64, log_record_count(&request))
-        .map_err(|e| rate_refusal(e, encoding))
-        .inspect_err(|r| r.count(Signal::LogRecords))?;
-    let report = state.ingest.logs(principal.tenant, &request).await.map_err(|e| refusal_of(e, encoding))?;
-    let answer = ExportLogsServiceResponse { partial_success: logs_partial(&report) };
-    Ok(encode_answer(encoding, &answer, answer.encode_to_vec()))
-}
-
-fn refusal_of(err: IngestError, encoding: Encoding) -> Refusal {
-    Refusal::new(StatusCode::SERVICE_UNAVAILABLE, encoding, err.to_string())
 }
 
 fn decode_request<T: Message + Default + DeserializeOwned>(
@@ -193,7 +157,7 @@ fn decode_request<T: Message + Default + DeserializeOwned>(
         JSON => Encoding::Json,
         other => {
             return Err(Refusal::new(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                ErrorCode::UnsupportedMediaType,
                 Encoding::Json,
                 format!("unsupported content type {other:?}: send application/x-protobuf or application/json"),
             ))
@@ -206,19 +170,19 @@ fn decode_request<T: Message + Default + DeserializeOwned>(
         "gzip" => {
             inflated = gunzip_bounded(body, limits.max_decompressed_bytes).map_err(|e| match e {
                 GunzipError::TooLarge => Refusal::new(
-                    StatusCode::PAYLOAD_TOO_LARGE,
+                    ErrorCode::TooLarge,
                     encoding,
                     format!("body exceeds {} bytes after decompression", limits.max_decompressed_bytes),
                 ),
                 GunzipError::Corrupt(msg) => {
-                    Refusal::new(StatusCode::BAD_REQUEST, encoding, format!("body is not valid gzip: {msg}"))
+                    Refusal::new(ErrorCode::BadRequest, encoding, format!("body is not valid gzip: {msg}"))
                 }
             })?;
             &inflated[..]
         }
         other => {
             return Err(Refusal::new(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                ErrorCode::UnsupportedMediaType,
                 encoding,
                 format!("unsupported content encoding {other:?}: send gzip or identity"),
             ))
@@ -226,11 +190,10 @@ fn decode_request<T: Message + Default + DeserializeOwned>(
     };
     let request = match encoding {
         Encoding::Protobuf => T::decode(bytes).map_err(|e| {
-            Refusal::new(StatusCode::BAD_REQUEST, encoding, format!("body is not a valid OTLP protobuf message: {e}"))
+            Refusal::new(ErrorCode::BadRequest, encoding, format!("body is not a valid OTLP protobuf message: {e}"))
         })?,
-        Encoding::Json => serde_json::from_slice(bytes).map_err(|e| {
-            Refusal::new(StatusCode::BAD_REQUEST, encoding, format!("body is not valid OTLP/JSON: {e}"))
-        })?,
+        Encoding::Json => serde_json::from_slice(bytes)
+            .map_err(|e| Refusal::new(ErrorCode::BadRequest, encoding, format!("body is not valid OTLP/JSON: {e}")))?,
     };
     Ok((encoding, request))
 }

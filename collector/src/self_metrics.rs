@@ -3,6 +3,8 @@
 
 use std::time::Duration;
 
+use tracehound_error::ErrorCode;
+
 use crate::ingest::IngestReport;
 
 /// A signal: `spans` or `log_records`.
@@ -23,42 +25,6 @@ impl Signal {
     }
 }
 
-/// Why a whole export was refused.
-#[derive(Debug, Clone, Copy)]
-pub enum Refusal {
-    /// The body did not parse.
-    Malformed,
-    /// The body was over a size limit.
-    TooLarge,
-    /// Unsupported content type or encoding.
-    UnsupportedMediaType,
-    /// The write queue or memory budget was full.
-    Overloaded,
-    /// The store could not make the data durable.
-    Unavailable,
-    /// No valid API key.
-    Unauthenticated,
-    /// A valid key without the `ingest` scope.
-    PermissionDenied,
-    /// The tenant was over its ingest rate.
-    RateLimited,
-}
-
-impl Refusal {
-    fn as_str(self) -> &'static str {
-        match self {
-            Refusal::Malformed => "malformed",
-            Refusal::TooLarge => "too_large",
-            Refusal::UnsupportedMediaType => "unsupported_media_type",
-            Refusal::Overloaded => "overloaded",
-            Refusal::Unavailable => "unavailable",
-            Refusal::Unauthenticated => "unauthenticated",
-            Refusal::PermissionDenied => "permission_denied",
-            Refusal::RateLimited => "rate_limited",
-        }
-    }
-}
-
 /// Counts an export that was answered with success (possibly partial).
 pub fn record_export(signal: Signal, report: &IngestReport, elapsed: Duration, queue_depth: usize) {
     let s = signal.as_str();
@@ -72,7 +38,7 @@ pub fn record_export(signal: Signal, report: &IngestReport, elapsed: Duration, q
 }
 
 /// Counts an export refused whole.
-pub fn record_refusal(signal: Signal, refusal: Refusal) {
-    metrics::counter!("tracehound_refused_exports_total", "signal" => signal.as_str(), "reason" => refusal.as_str())
+pub fn record_refusal(signal: Signal, code: ErrorCode) {
+    metrics::counter!("tracehound_refused_exports_total", "signal" => signal.as_str(), "reason" => code.metric_label())
         .increment(1);
 }

@@ -1,6 +1,9 @@
 //! Normalization cost per export request, over real captured requests of each convention
 //! (`shared/fixtures`): the collector's CPU work between decode and the writer queue.
 
+// A benchmark's fixtures are ours: a failure to build them is a broken benchmark, not input.
+#![allow(clippy::unwrap_used)]
+
 use std::path::{Path, PathBuf};
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};

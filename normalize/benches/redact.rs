@@ -2,6 +2,9 @@
 //! requests of each convention (`shared/fixtures`), beside normalization alone: what
 //! `--redact` adds to the ack path.
 
+// A benchmark's fixtures are ours: a failure to build them is a broken benchmark, not input.
+#![allow(clippy::unwrap_used)]
+
 use std::path::{Path, PathBuf};
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};

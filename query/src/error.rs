@@ -1,9 +1,10 @@
 //! The one error type of the query logic, and the body every error answer carries.
 //!
-//! How each error is answered (HTTP status, retryability) is the API crate's to say; the
-//! logic only says what went wrong.
+//! Each error says what kind of failure it is ([`ServiceError`]); the API answers that
+//! through the one mapping of `tracehound-error`.
 
 use serde::{Deserialize, Serialize};
+use tracehound_error::{ErrorCode, ServiceError};
 use tracehound_store::search::SearchError;
 use tracehound_store::StoreError;
 use utoipa::ToSchema;
@@ -41,12 +42,30 @@ pub enum QueryError {
     /// This process runs without a search index.
     #[error("search index not available")]
     SearchUnavailable,
+    /// This process has no writer (a score or hold was sent to a read-only server).
+    #[error("this process accepts no writes")]
+    WritesUnavailable,
     /// The search index refused or failed the search.
     #[error(transparent)]
     Search(#[from] SearchError),
     /// The blocking read task panicked or was cancelled.
     #[error("the read did not complete: {0}")]
     ReadAborted(String),
+}
+
+impl ServiceError for QueryError {
+    fn error_code(&self) -> ErrorCode {
+        match self {
+            QueryError::MalformedTraceId(_)
+            | QueryError::InvalidParameter { .. }
+            | QueryError::QuerySyntax(_)
+            | QueryError::Search(SearchError::BadCursor(_) | SearchError::Invalid(_)) => ErrorCode::BadRequest,
+            QueryError::NotFound { .. } => ErrorCode::NotFound,
+            QueryError::Store(e) => e.error_code(),
+            QueryError::SearchUnavailable | QueryError::WritesUnavailable => ErrorCode::Unavailable,
+            QueryError::Search(SearchError::Index(_)) | QueryError::ReadAborted(_) => ErrorCode::Internal,
+        }
+    }
 }
 
 /// The body of every error answer.

@@ -10,6 +10,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::assess::{merged, scan_window, Assessed, Criteria, Reason};
 use crate::error::QueryError;
+use crate::params::parse_limit;
 use crate::time_range::parse_time_bound;
 use crate::timestamp::format_rfc3339;
 use crate::views::RequestSummary;
@@ -99,18 +100,7 @@ impl FailingQuery {
     /// Reads the parameters; ages count back from `now`.
     pub fn parse(params: &FailingParams, now: u64) -> Result<Self, QueryError> {
         let window = Window::parse(params.since.as_deref(), params.until.as_deref(), now, 24 * 3_600 * 1_000_000_000)?;
-        let limit = match params.limit.as_deref().filter(|t| !t.trim().is_empty()) {
-            Some(text) => match text.trim().parse::<usize>() {
-                Ok(n) if (1..=MAX_LIMIT).contains(&n) => n,
-                _ => {
-                    return Err(QueryError::InvalidParameter {
-                        name: "limit",
-                        reason: format!("{text:?} is not a number from 1 to {MAX_LIMIT}"),
-                    })
-                }
-            },
-            None => DEFAULT_LIMIT,
-        };
+        let limit = parse_limit(&params.limit, DEFAULT_LIMIT, MAX_LIMIT)?;
         let jsonl = match params.format.as_deref().map(str::trim) {
             None | Some("") | Some("json") => false,
             Some("jsonl") => true,

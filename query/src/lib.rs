@@ -11,6 +11,7 @@ pub mod error;
 pub mod failing;
 pub mod listing;
 pub mod lookup;
+pub mod params;
 pub mod postmortem;
 pub mod postmortem_md;
 pub mod search;

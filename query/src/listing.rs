@@ -10,6 +10,7 @@ use tracehound_store::{Store, TenantId};
 use utoipa::IntoParams;
 
 use crate::error::QueryError;
+use crate::params::{non_empty, parse_limit};
 use crate::time_range::parse_time_bound;
 use crate::views::{RequestList, RequestSummary};
 
@@ -109,24 +110,13 @@ impl ListQuery {
         if since >= until {
             return Err(invalid("since", "must be earlier than until".into()));
         }
-        let limit = match non_empty(&params.limit) {
-            Some(text) => text
-                .parse::<usize>()
-                .ok()
-                .filter(|n| (1..=MAX_LIMIT).contains(n))
-                .ok_or_else(|| invalid("limit", format!("{text:?} is not a whole number from 1 to {MAX_LIMIT}")))?,
-            None => DEFAULT_LIMIT,
-        };
+        let limit = parse_limit(&params.limit, DEFAULT_LIMIT, MAX_LIMIT)?;
         let cursor = match non_empty(&params.cursor) {
             Some(text) => Some(text.parse::<Cursor>().map_err(|e| invalid("cursor", e.to_string()))?),
             None => None,
         };
         Ok(ListQuery { since, until, service: non_empty(&params.service).map(str::to_string), limit, cursor })
     }
-}
-
-fn non_empty(value: &Option<String>) -> Option<&str> {
-    value.as_deref().map(str::trim).filter(|v| !v.is_empty())
 }
 
 /// One page of requests, newest first, with the cursor of the next page when there is one.

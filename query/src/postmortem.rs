@@ -20,6 +20,8 @@ use crate::versions::{
 pub const CHANGE_LOOKBACK_NANOS: u64 = 48 * 3_600 * 1_000_000_000;
 /// Evidence requests when `limit` is absent; 5 to 10 is what a postmortem reads.
 pub const DEFAULT_EVIDENCE: usize = 8;
+/// Most evidence requests a postmortem takes.
+pub const MAX_EVIDENCE: usize = 10;
 /// Lift above which a layer's value counts as a suspect.
 const SUSPECT_LIFT: f64 = 0.3;
 

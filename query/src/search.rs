@@ -2,11 +2,12 @@
 //! hit's summary and the places it matched.
 
 use serde::Deserialize;
-use tracehound_store::search::{highlight, Clause, SearchIndex, SearchPage, SearchRequest, Sort};
+use tracehound_store::search::{highlight, SearchIndex, SearchPage, SearchRequest, Sort};
 use tracehound_store::{Store, TenantId};
 use utoipa::IntoParams;
 
 use crate::error::QueryError;
+use crate::params::{non_empty, parse_limit};
 use crate::search_syntax::parse_query;
 use crate::time_range::parse_time_bound;
 use crate::timestamp::format_rfc3339;
@@ -40,84 +41,36 @@ pub struct SearchParams {
     pub sort: Option<String>,
 }
 
-/// A search, read and checked.
-#[derive(Debug, Clone, PartialEq)]
-pub struct SearchQuery {
-    /// Conditions, all of which must hold.
-    pub clauses: Vec<Clause>,
-    /// Oldest start searched, Unix ns.
-    pub since: Option<u64>,
-    /// Starts at or after this are not searched, Unix ns.
-    pub until: Option<u64>,
-    /// Order.
-    pub sort: Sort,
-    /// Results per page.
-    pub limit: usize,
-    /// Continue after this page.
-    pub cursor: Option<String>,
-}
-
-impl SearchQuery {
-    /// Reads the parameters and the query text; ages count back from `now` (Unix ns).
-    pub fn parse(params: &SearchParams, now: u64) -> Result<Self, QueryError> {
-        let invalid = |name: &'static str, reason: String| QueryError::InvalidParameter { name, reason };
-        let parsed = parse_query(params.q.as_deref().unwrap_or(""))?;
-        let bound = |name: &'static str, text: Option<&str>| -> Result<Option<u64>, QueryError> {
-            text.map(|t| parse_time_bound(t, now).map_err(|e| invalid(name, e.to_string()))).transpose()
-        };
-        // Both the parameters and the text may bound the time; both must hold, so the narrower wins.
-        let since =
-            bound("since", non_empty(&params.since))?.into_iter().chain(bound("q", parsed.since.as_deref())?).max();
-        let until =
-            bound("until", non_empty(&params.until))?.into_iter().chain(bound("q", parsed.until.as_deref())?).min();
-        if let (Some(since), Some(until)) = (since, until) {
-            if since >= until {
-                return Err(invalid("since", "must be earlier than until".into()));
-            }
-        }
-        let limit = match non_empty(&params.limit) {
-            Some(text) => text
-                .parse::<usize>()
-                .ok()
-                .filter(|n| (1..=MAX_LIMIT).contains(n))
-                .ok_or_else(|| invalid("limit", format!("{text:?} is not a whole number from 1 to {MAX_LIMIT}")))?,
-            None => DEFAULT_LIMIT,
-        };
-        let sort = match non_empty(&params.sort) {
-            None | Some("relevance") => Sort::Relevance,
-            Some("time") => Sort::Time,
-            Some(other) => return Err(invalid("sort", format!("{other:?} is neither relevance nor time"))),
-        };
-        let cursor = non_empty(&params.cursor).map(str::to_string);
-        Ok(SearchQuery { clauses: parsed.clauses, since, until, sort, limit, cursor })
-    }
-
-    /// The index's request for one tenant.
-    pub fn request(&self, tenant: TenantId) -> SearchRequest {
-        SearchRequest {
-            tenant,
-            clauses: self.clauses.clone(),
-            since: self.since,
-            until: self.until,
-            sort: self.sort,
-            limit: self.limit,
-            cursor: self.cursor.clone(),
+/// Reads the parameters and the query text into the index's request for `tenant`; ages
+/// count back from `now` (Unix ns).
+pub fn parse_search(params: &SearchParams, tenant: TenantId, now: u64) -> Result<SearchRequest, QueryError> {
+    let invalid = |name: &'static str, reason: String| QueryError::InvalidParameter { name, reason };
+    let parsed = parse_query(params.q.as_deref().unwrap_or(""))?;
+    let bound = |name: &'static str, text: Option<&str>| -> Result<Option<u64>, QueryError> {
+        text.map(|t| parse_time_bound(t, now).map_err(|e| invalid(name, e.to_string()))).transpose()
+    };
+    // Both the parameters and the text may bound the time; both must hold, so the narrower wins.
+    let since = bound("since", non_empty(&params.since))?.into_iter().chain(bound("q", parsed.since.as_deref())?).max();
+    let until = bound("until", non_empty(&params.until))?.into_iter().chain(bound("q", parsed.until.as_deref())?).min();
+    if let (Some(since), Some(until)) = (since, until) {
+        if since >= until {
+            return Err(invalid("since", "must be earlier than until".into()));
         }
     }
-}
-
-fn non_empty(value: &Option<String>) -> Option<&str> {
-    value.as_deref().map(str::trim).filter(|v| !v.is_empty())
+    let limit = parse_limit(&params.limit, DEFAULT_LIMIT, MAX_LIMIT)?;
+    let sort = match non_empty(&params.sort) {
+        None | Some("relevance") => Sort::Relevance,
+        Some("time") => Sort::Time,
+        Some(other) => return Err(invalid("sort", format!("{other:?} is neither relevance nor time"))),
+    };
+    let cursor = non_empty(&params.cursor).map(str::to_string);
+    Ok(SearchRequest { tenant, clauses: parsed.clauses, since, until, sort, limit, cursor })
 }
 
 /// Runs a search and assembles its page: each hit's summary and where it matched.
-pub fn search(
-    store: &Store,
-    index: &SearchIndex,
-    tenant: TenantId,
-    query: &SearchQuery,
-) -> Result<SearchResults, QueryError> {
-    let page: SearchPage = index.search(&query.request(tenant))?;
+pub fn search(store: &Store, index: &SearchIndex, query: &SearchRequest) -> Result<SearchResults, QueryError> {
+    let tenant = query.tenant;
+    let page: SearchPage = index.search(query)?;
     let mut results = Vec::with_capacity(page.hits.len());
     for hit in &page.hits {
         // The index trails the store; a trace it still names may have been deleted since.
@@ -153,7 +106,7 @@ pub fn search(
 
 #[cfg(test)]
 mod tests {
-    use tracehound_store::search::FilterField;
+    use tracehound_store::search::{Clause, FilterField};
 
     use super::*;
     use crate::search_syntax::SyntaxError;
@@ -178,8 +131,8 @@ mod tests {
         p
     }
 
-    fn parse(pairs: &[(&str, &str)]) -> Result<SearchQuery, QueryError> {
-        SearchQuery::parse(&params(pairs), NOW)
+    fn parse(pairs: &[(&str, &str)]) -> Result<SearchRequest, QueryError> {
+        parse_search(&params(pairs), TenantId::DEFAULT, NOW)
     }
 
     fn error_of(pairs: &[(&str, &str)]) -> String {
@@ -258,6 +211,6 @@ mod tests {
     #[test]
     fn the_cursor_is_passed_to_the_index_as_given() {
         let query = parse(&[("q", "x"), ("cursor", "abc")]).expect("parses");
-        assert_eq!(query.request(TenantId::DEFAULT).cursor.as_deref(), Some("abc"));
+        assert_eq!(query.cursor.as_deref(), Some("abc"));
     }
 }

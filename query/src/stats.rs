@@ -44,6 +44,35 @@ pub struct IndexLag {
     pub documents: u64,
 }
 
+impl IndexLag {
+    /// How long the newest unindexed change has waited at most, in seconds: 0 when the
+    /// index is caught up, the time since the last commit when it is behind, infinite when
+    /// it is behind and has never committed.
+    pub fn lag_seconds(&self) -> f64 {
+        match (self.changes_behind, self.seconds_since_commit) {
+            (0, _) => 0.0,
+            (_, Some(secs)) => secs,
+            (_, None) => f64::INFINITY,
+        }
+    }
+}
+
+/// How far `index` trails `store` at `now` (Unix ns): the one computation behind both
+/// `/api/v1/stats` and the `/metrics` gauges.
+pub fn index_lag(store: &Store, index: &SearchIndex, now: u64) -> IndexLag {
+    let committed = index.committed_at();
+    let store_seq = store.last_change_seq();
+    let index_seq = index.committed_seq();
+    IndexLag {
+        store_seq,
+        index_seq,
+        changes_behind: store_seq.saturating_sub(index_seq),
+        committed_at: committed.map(format_rfc3339),
+        seconds_since_commit: committed.map(|at| now.saturating_sub(at) as f64 / 1e9),
+        documents: index.num_docs(),
+    }
+}
+
 /// Retention settings and the last pass.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct RetentionView {
@@ -85,24 +114,14 @@ impl From<RetentionStatus> for RetentionView {
     }
 }
 
-/// The stats of a tenant (a blocking read).
+/// The stats of a tenant (a blocking read): its own counts and holds, and the store-wide
+/// disk use, index lag and retention.
 pub fn stats(store: &Store, search: Option<&SearchIndex>, tenant: TenantId) -> Result<Stats, QueryError> {
     let counters = store.counters(tenant)?;
     let parts: BTreeMap<String, u64> = store.disk_usage().into_iter().collect();
     // The server keeps its index in `<data dir>/index`.
     let index_bytes = search.map_or(0, |_| dir_bytes(&store.path().join("index")));
-    let now = now_unix_nanos();
-    let index = search.map(|index| {
-        let committed = index.committed_at();
-        IndexLag {
-            store_seq: store.last_change_seq(),
-            index_seq: index.committed_seq(),
-            changes_behind: store.last_change_seq().saturating_sub(index.committed_seq()),
-            committed_at: committed.map(format_rfc3339),
-            seconds_since_commit: committed.map(|at| now.saturating_sub(at) as f64 / 1e9),
-            documents: index.num_docs(),
-        }
-    });
+    let index = search.map(|index| index_lag(store, index, now_unix_nanos()));
     Ok(Stats {
         spans: counters.spans,
         requests: counters.traces,
@@ -116,4 +135,24 @@ pub fn stats(store: &Store, search: Option<&SearchIndex>, tenant: TenantId) -> R
         retention: store.retention_status()?.map(RetentionView::from),
         holds: store.holds(tenant)?.len() as u64,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lag(changes_behind: u64, seconds_since_commit: Option<f64>) -> IndexLag {
+        IndexLag { changes_behind, seconds_since_commit, ..IndexLag::default() }
+    }
+
+    #[test]
+    fn a_caught_up_index_has_no_lag_however_old_its_commit() {
+        assert_eq!(lag(0, Some(3_600.0)).lag_seconds(), 0.0);
+    }
+
+    #[test]
+    fn an_index_behind_lags_by_the_time_since_its_commit() {
+        assert_eq!(lag(3, Some(2.5)).lag_seconds(), 2.5);
+        assert!(lag(3, None).lag_seconds().is_infinite());
+    }
 }

@@ -1,6 +1,9 @@
 //! Fixtures of the tests (here and in the API and CLI crates): a real store in a temporary
 //! directory, and spans to write into it.
 
+// Test code: a failed fixture is a failed test.
+#![allow(clippy::unwrap_used)]
+
 use tempfile::TempDir;
 use tracehound_store::model::{LlmCall, LogRecord, Message, MessagePart, Span, SpanKind, TraceId};
 use tracehound_store::search::SearchIndex;

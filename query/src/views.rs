@@ -262,16 +262,17 @@ pub struct RequestList {
     pub next_cursor: Option<String>,
 }
 
-/// Store-wide counts.
+/// What is stored: the caller's tenant's counts and holds, beside the store-wide disk use,
+/// index lag and retention (which a keyed caller is not shown).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Stats {
-    /// Spans stored.
+    /// Spans the tenant has stored.
     pub spans: u64,
-    /// Requests (traces) stored.
+    /// Requests (traces) the tenant has stored.
     pub requests: u64,
-    /// Sessions stored.
+    /// Sessions the tenant has stored.
     pub sessions: u64,
-    /// Log records stored.
+    /// Log records the tenant has stored.
     pub logs: u64,
     /// Bytes the store occupies on disk.
     pub disk_bytes: u64,

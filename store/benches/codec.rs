@@ -4,6 +4,9 @@
 //! raw attributes kept verbatim beside them, so the prompt text is stored twice and every
 //! attribute value goes through `AttrValue`'s deserializer.
 
+// A benchmark's fixtures are ours: a failure to build them is a broken benchmark, not input.
+#![allow(clippy::unwrap_used)]
+
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use std::collections::BTreeMap;
 use std::hint::black_box;

@@ -1,6 +1,9 @@
 //! Key encoding cost: the keys the writer builds for every span and trace, and the parses
 //! the reads do on every index entry they scan.
 
+// A benchmark's fixtures are ours: a failure to build them is a broken benchmark, not input.
+#![allow(clippy::unwrap_used)]
+
 use criterion::{criterion_group, criterion_main, Criterion};
 use std::hint::black_box;
 use tracehound_store::keys;

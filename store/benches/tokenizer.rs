@@ -1,6 +1,9 @@
 //! Tokenizer throughput: the whole index analyzer (tokenizer plus filters) over the kinds
 //! of text an index rebuild feeds it, English with identifiers and CJK.
 
+// A benchmark's fixtures are ours: a failure to build them is a broken benchmark, not input.
+#![allow(clippy::unwrap_used)]
+
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use std::hint::black_box;
 use tantivy::tokenizer::TokenStream;

@@ -38,3 +38,17 @@ pub enum StoreError {
 
 /// Result with [`StoreError`].
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+impl tracehound_error::ServiceError for StoreError {
+    fn error_code(&self) -> tracehound_error::ErrorCode {
+        use tracehound_error::ErrorCode;
+        match self {
+            StoreError::QueueFull => ErrorCode::Overloaded,
+            // Space may come back, and a stopped writer is a restart away.
+            StoreError::DiskFull { .. } | StoreError::WriterStopped => ErrorCode::Unavailable,
+            StoreError::Engine(_) | StoreError::Corrupt { .. } | StoreError::Encode(_) | StoreError::WriteFailed(_) => {
+                ErrorCode::Internal
+            }
+        }
+    }
+}

@@ -1,6 +1,9 @@
 //! Retention: old requests go, with every index entry, summary, counter, score and search
 //! document that named them; held ones stay; deleted space goes back to the disk.
 
+// Test code: a failed fixture is a failed test.
+#![allow(clippy::unwrap_used)]
+
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use tracehound_store::holds::HoldTarget;

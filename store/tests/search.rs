@@ -1,6 +1,9 @@
 //! Search over a generated corpus whose rare words have known counts: every request
 //! containing a word is found and no other.
 
+// Test code: a failed fixture is a failed test.
+#![allow(clippy::unwrap_used)]
+
 use std::collections::BTreeSet;
 
 use tracehound_store::model::{LlmCall, Message, MessagePart, Span, SpanKind, StatusCode, ToolCall, VersionDimension};

@@ -1,5 +1,8 @@
 //! The store's write path and reads, through its public API.
 
+// Test code: a failed fixture is a failed test.
+#![allow(clippy::unwrap_used)]
+
 use tracehound_store::model::{LlmCall, Span, StatusCode, VersionDimension};
 use tracehound_store::writer::{Writer, WriterConfig};
 use tracehound_store::{Store, StoreError, TenantId, WriteBatch};

@@ -198,6 +198,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     )?;
     let api_writer = writer.clone();
     let ingest = Ingest::new(writer, args.normalize_config())
+        .with_gate(gate.clone())
         .with_memory_budget(args.max_inflight_bytes)
         .with_redactor(redactor);
 
@@ -219,17 +220,13 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         grpc_builder = grpc_builder.tls_config(tls.grpc()).context("cannot set up TLS for OTLP/gRPC")?;
     }
     let grpc = grpc_builder
-        .add_service(OtlpGrpc::<Traces>::new(ingest.clone(), args.max_decompressed_bytes).with_gate(gate.clone()))
-        .add_service(OtlpGrpc::<Logs>::new(ingest.clone(), args.max_decompressed_bytes).with_gate(gate.clone()))
+        .add_service(OtlpGrpc::<Traces>::new(ingest.clone(), args.max_decompressed_bytes))
+        .add_service(OtlpGrpc::<Logs>::new(ingest.clone(), args.max_decompressed_bytes))
         .serve_with_incoming_shutdown(incoming_of(grpc_listener), stopped(stop_rx.clone()));
     let limits =
         HttpLimits { max_body_bytes: args.max_body_bytes, max_decompressed_bytes: args.max_decompressed_bytes };
-    let http = serve_router(
-        http_listener,
-        otlp_http::router_with_gate(ingest.clone(), limits, gate.clone()),
-        tls.clone(),
-        stopped(stop_rx.clone()),
-    );
+    let http =
+        serve_router(http_listener, otlp_http::router(ingest.clone(), limits), tls.clone(), stopped(stop_rx.clone()));
     let ready = Arc::new(AtomicBool::new(false));
     let api_state = tracehound_api::ApiState {
         store: store.clone(),
