@@ -62,7 +62,12 @@ impl Default for NormalizeConfig {
                 "gen_ai.retrieval.index.version",
                 "index.version",
             ]),
-            tool_schema_version_keys: owned(&["app.tool.schema_version", "gen_ai.tool.version", "mcp.tool.version"]),
+            tool_schema_version_keys: owned(&[
+                "app.tool.schema_version",
+                "tool.schema.version",
+                "gen_ai.tool.version",
+                "mcp.tool.version",
+            ]),
             max_value_bytes: 1_048_576,
             // OpenInference flattens every message into attributes; its SDK caps spans at
             // 10,000 attributes, so the default admits that.

@@ -92,8 +92,13 @@ fn normalize_span(span: &ProtoSpan, ids: SpanIds, context: &ScopeContext<'_>, cf
     let llm = (matches!(kind, SpanKind::Llm | SpanKind::Embedding) || carries_call(&call)).then_some(call);
     let tool = if kind == SpanKind::Tool { tool_call(&attrs, &span.name) } else { None };
     let retrieval = retrieval_of(&attrs, &events, kind == SpanKind::Retrieval);
-    let sources =
-        VersionSources { attrs: &attrs, resource: &resource, llm: llm.as_ref(), retrieval: retrieval.as_ref() };
+    let sources = VersionSources {
+        attrs: &attrs,
+        resource: &resource,
+        llm: llm.as_ref(),
+        retrieval: retrieval.as_ref(),
+        tool: tool.as_ref(),
+    };
     let versions = versions_of(sources, cfg);
     let input_value = attrs.first_json_text(INPUT_KEYS);
     let output_value = attrs.first_json_text(OUTPUT_KEYS);

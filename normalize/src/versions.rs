@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use serde_json::Value as Json;
-use tracehound_store::model::{LlmCall, Retrieval, VersionDimension};
+use tracehound_store::model::{LlmCall, Retrieval, ToolCall, VersionDimension};
 
 use super::attrs::{json_scalar_text, parse_json_container, AttrMap};
 use super::config::NormalizeConfig;
@@ -22,6 +22,8 @@ pub struct VersionSources<'s, 'a> {
     pub llm: Option<&'s LlmCall>,
     /// The span's retrieval, if any.
     pub retrieval: Option<&'s Retrieval>,
+    /// The span's tool call, if any: its name qualifies a tool schema version.
+    pub tool: Option<&'s ToolCall>,
 }
 
 /// Every version dimension that has a value for this span.
@@ -46,16 +48,23 @@ pub fn versions_of(sources: VersionSources<'_, '_>, cfg: &NormalizeConfig) -> BT
         (VersionDimension::PromptVersion, declared(&cfg.prompt_version_keys)),
         (
             VersionDimension::SystemInstructionsFingerprint,
-            // The template, when the convention carries one: rendered system instructions
-            // often hold per-request context (retrieved documents, the customer's tier), so
-            // their fingerprint changes on every request and stops being a version.
-            declared(&keys(&["llm.prompt_template.template", "traceloop.prompt.template"]))
-                .or_else(|| llm.and_then(|call| call.system_instructions.clone()))
-                .map(|text| system_instructions_fingerprint(&text)),
+            instructions_fingerprint(
+                declared(&keys(&["llm.prompt_template.template", "traceloop.prompt.template"])).as_deref(),
+                llm.and_then(|call| call.system_instructions.as_deref()),
+            ),
         ),
         (VersionDimension::RetrievalComponent, sources.retrieval.and_then(|retrieval| retrieval.data_source.clone())),
         (VersionDimension::IndexVersion, declared(&cfg.index_version_keys)),
-        (VersionDimension::ToolSchemaVersion, declared(&cfg.tool_schema_version_keys)),
+        (
+            VersionDimension::ToolSchemaVersion,
+            // A schema version means nothing without its tool: `lookup_invoice@4.0.0`.
+            declared(&cfg.tool_schema_version_keys).map(|version| {
+                match sources.tool.and_then(|tool| tool.name.as_deref()).filter(|name| !name.is_empty()) {
+                    Some(name) => format!("{name}@{version}"),
+                    None => version,
+                }
+            }),
+        ),
         (
             VersionDimension::ToolDefinitionsFingerprint,
             llm.and_then(|call| call.tool_definitions.as_deref()).map(tool_definitions_fingerprint),
@@ -67,6 +76,35 @@ pub fn versions_of(sources: VersionSources<'_, '_>, cfg: &NormalizeConfig) -> BT
         ),
     ];
     candidates.into_iter().filter_map(|(dimension, value)| Some((dimension, value?))).collect()
+}
+
+/// The fingerprint of the system instructions, the same whichever convention sent them.
+///
+/// The system text (what `gen_ai.system_instructions` and a `system` message carry) is
+/// hashed, so OpenInference and OTel GenAI agree on the same instructions. A prompt
+/// template wins only when the system text is a rendering of it: then the text holds
+/// per-request values (a customer's tier, retrieved documents) and would fingerprint every
+/// request apart, while the template stays one version. A system text equal to the
+/// template's literal head (the template goes on with the user's turn, `{question}`) holds
+/// no rendered value, so the text itself is hashed.
+pub fn instructions_fingerprint(template: Option<&str>, system: Option<&str>) -> Option<String> {
+    match (template, system) {
+        (Some(template), Some(system)) if literal_head(template).trim() == system.trim() => {
+            Some(system_instructions_fingerprint(system))
+        }
+        // A template that is all placeholders says nothing of the instructions.
+        (Some(template), Some(system)) if literal_head(template).trim().is_empty() => {
+            Some(system_instructions_fingerprint(system))
+        }
+        (Some(template), _) => Some(system_instructions_fingerprint(template)),
+        (None, Some(system)) => Some(system_instructions_fingerprint(system)),
+        (None, None) => None,
+    }
+}
+
+/// A template's text before its first placeholder (`{name}`, `{{ name }}`).
+fn literal_head(template: &str) -> &str {
+    template.split('{').next().unwrap_or_default()
 }
 
 /// First 16 hex digits of BLAKE3 over the whitespace-trimmed instructions.
@@ -134,7 +172,7 @@ mod tests {
 
     fn versions(span: &[KeyValue], resource: &[KeyValue], llm: Option<&LlmCall>) -> BTreeMap<VersionDimension, String> {
         let (attrs, resource) = (AttrMap::new(span), AttrMap::new(resource));
-        let sources = VersionSources { attrs: &attrs, resource: &resource, llm, retrieval: None };
+        let sources = VersionSources { attrs: &attrs, resource: &resource, llm, retrieval: None, tool: None };
         versions_of(sources, &NormalizeConfig::default())
     }
 
@@ -213,5 +251,28 @@ mod tests {
             versions(&span, &[], None).get(&VersionDimension::PromptName).map(String::as_str),
             Some("support_system")
         );
+    }
+
+    #[test]
+    fn the_same_system_text_fingerprints_alike_with_or_without_a_template_around_it() {
+        let system = "You are Acme's support assistant. Answer from the context.";
+        let call = LlmCall { system_instructions: Some(system.into()), ..LlmCall::default() };
+        let template = format!("{system}\n\n{{question}}\n\nContext:\n{{context}}");
+        let openinference = versions(&[kv("llm.prompt_template.template", AttrValue::Str(template))], &[], Some(&call));
+        let genai = versions(&[], &[], Some(&call));
+        let dim = VersionDimension::SystemInstructionsFingerprint;
+        assert!(genai.contains_key(&dim));
+        assert_eq!(openinference.get(&dim), genai.get(&dim));
+    }
+
+    #[test]
+    fn openinference_tool_schema_versions_are_read_and_named_with_their_tool() {
+        let span = [kv("tool.schema.version", AttrValue::Str("4.0.0".into()))];
+        let tool = ToolCall { name: Some("lookup_invoice".into()), ..ToolCall::default() };
+        let (attrs, resource) = (AttrMap::new(&span), AttrMap::new(&[]));
+        let sources =
+            VersionSources { attrs: &attrs, resource: &resource, llm: None, retrieval: None, tool: Some(&tool) };
+        let found = versions_of(sources, &NormalizeConfig::default());
+        assert_eq!(found.get(&VersionDimension::ToolSchemaVersion).map(String::as_str), Some("lookup_invoice@4.0.0"));
     }
 }

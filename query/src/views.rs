@@ -16,6 +16,9 @@ use utoipa::ToSchema;
 
 use crate::timestamp::format_rfc3339;
 
+/// The stats answer lives with the code that computes it.
+pub use crate::stats::Stats;
+
 /// Nesting depth of a span tree at most; a deeper span starts a new root.
 ///
 /// A hostile or buggy sender can chain thousands of spans. Past this depth the answer could
@@ -260,39 +263,6 @@ pub struct RequestList {
     pub requests: Vec<RequestSummary>,
     /// Pass as `cursor` for the next page; `null` on the last page.
     pub next_cursor: Option<String>,
-}
-
-/// What is stored: the caller's tenant's counts and holds, beside the store-wide disk use,
-/// index lag and retention (which a keyed caller is not shown).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
-pub struct Stats {
-    /// Spans the tenant has stored.
-    pub spans: u64,
-    /// Requests (traces) the tenant has stored.
-    pub requests: u64,
-    /// Sessions the tenant has stored.
-    pub sessions: u64,
-    /// Log records the tenant has stored.
-    pub logs: u64,
-    /// Bytes the store occupies on disk.
-    pub disk_bytes: u64,
-    /// The store's data directory.
-    pub data_dir: String,
-    /// Where the disk goes: store parts and the index.
-    #[serde(default)]
-    pub disk: crate::stats::DiskUsage,
-    /// Start of the oldest stored request, RFC 3339.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub oldest_start: Option<String>,
-    /// How far the search index trails the store (absent without an index).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub index: Option<crate::stats::IndexLag>,
-    /// Retention settings and the last pass (absent before the first pass).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub retention: Option<crate::stats::RetentionView>,
-    /// Holds in force.
-    #[serde(default)]
-    pub holds: u64,
 }
 
 /// One page of search results.

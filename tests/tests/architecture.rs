@@ -47,3 +47,36 @@ fn every_crate_of_the_workspace_has_a_row_in_the_map() {
         assert!(text.contains(&format!("| `{member}/` |")), "ARCHITECTURE.md has no row for the crate {member}/");
     }
 }
+
+/// The `[dependencies]` section of a crate's manifest: the names it depends on.
+fn dependencies(manifest: &str) -> Vec<String> {
+    let mut in_section = false;
+    let mut names = Vec::new();
+    for line in manifest.lines().map(str::trim) {
+        if line.starts_with('[') {
+            in_section = line == "[dependencies]";
+            continue;
+        }
+        if in_section {
+            if let Some((name, _)) = line.split_once('=') {
+                names.push(name.trim().to_string());
+            }
+        }
+    }
+    names
+}
+
+#[test]
+fn the_logic_crates_depend_on_no_transport_or_terminal_crate() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    for krate in ["proto", "error", "store", "normalize", "query"] {
+        let manifest = std::fs::read_to_string(root.join(krate).join("Cargo.toml")).expect("manifest");
+        let deps = dependencies(&manifest);
+        assert!(!deps.is_empty() || krate == "error", "{krate}: no dependencies read");
+        for forbidden in
+            ["axum", "tonic", "clap", "reqwest", "hyper", "tracehound-api", "tracehound-cli", "tracehound-collector"]
+        {
+            assert!(!deps.iter().any(|d| d == forbidden), "{krate}/ depends on {forbidden}");
+        }
+    }
+}
