@@ -340,6 +340,7 @@ impl Store {
             pending.counters_mut(t).logs += 1;
             if log.trace_id != [0; 16] {
                 pending.touched.insert((t, log.trace_id));
+                self.fold_log_into_summary(pending, t, log)?;
             }
             if let Some(response_id) = log.llm.as_ref().and_then(|l| l.response_id.as_deref()) {
                 tx.insert(&self.by_response, keys::by_response(t, response_id, &log.trace_id, &log.span_id), []);
@@ -348,6 +349,23 @@ impl Store {
         }
         outcome.new_scores = self.stage_scores(tx, &mut pending.score_keys, t, &batch.scores)?;
         Ok(outcome)
+    }
+
+    /// A log record of a trace already summarized (in this group or before) adds its texts to
+    /// the summary; one that comes first is folded in when the trace's first span arrives.
+    fn fold_log_into_summary(&self, pending: &mut Pending, t: TenantId, log: &LogRecord) -> Result<()> {
+        if !pending.traces.contains_key(&(t, log.trace_id)) {
+            let Some(bytes) = self.traces.get(keys::trace(t, &log.trace_id))? else {
+                pending.early_logs.entry((t, log.trace_id)).or_default().push(log.clone());
+                return Ok(());
+            };
+            let summary = decode::<TraceSummary>("traces", &bytes)?;
+            pending.traces.insert((t, log.trace_id), (Some(summary.start_unix_nano), summary));
+        }
+        if let Some((_, summary)) = pending.traces.get_mut(&(t, log.trace_id)) {
+            summary.add_log(log);
+        }
+        Ok(())
     }
 
     fn stage_span_indexes(
@@ -364,11 +382,23 @@ impl Store {
                 Some(bytes) => Some(decode::<TraceSummary>("traces", &bytes)?),
                 None => None,
             };
-            if existing.is_none() {
-                pending.counters_mut(t).traces += 1;
-            }
             let old_start = existing.as_ref().map(|s| s.start_unix_nano);
-            let summary = existing.unwrap_or_else(|| TraceSummary::new(trace_id));
+            let summary = match existing {
+                Some(summary) => summary,
+                None => {
+                    pending.counters_mut(t).traces += 1;
+                    // Log records may have come first; they could not reach a summary then.
+                    let mut summary = TraceSummary::new(trace_id);
+                    for item in self.logs.prefix(keys::trace_prefix(t, &trace_id)) {
+                        let (_, value) = item.into_inner()?;
+                        summary.add_log(&decode::<LogRecord>("logs", &value)?);
+                    }
+                    for log in pending.early_logs.remove(&(t, trace_id)).unwrap_or_default() {
+                        summary.add_log(&log);
+                    }
+                    summary
+                }
+            };
             pending.traces.insert((t, trace_id), (old_start, summary));
         }
         // Which of the span's version values are new to its trace: the trace summary already
@@ -665,6 +695,9 @@ struct Pending {
     /// Per trace: its start time as stored before this group (to move its time key), and
     /// the summary being updated.
     traces: HashMap<(TenantId, TraceId), (Option<u64>, TraceSummary)>,
+    /// Log records of this group whose trace had no summary yet: a span later in the group
+    /// may create it, before the records are readable from the keyspace.
+    early_logs: HashMap<(TenantId, TraceId), Vec<LogRecord>>,
     sessions: HashMap<Vec<u8>, SessionSummary>,
     versions: HashMap<Vec<u8>, VersionStat>,
     counters: HashMap<TenantId, Counters>,

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::{Span, SpanId, SpanKind, StatusCode, TraceId, VersionDimension};
+use crate::model::{LogRecord, Message, Span, SpanId, SpanKind, StatusCode, TraceId, VersionDimension};
 
 /// Longest preview of a question or answer kept in a summary.
 const PREVIEW_CHARS: usize = 200;
@@ -63,16 +63,39 @@ pub struct TraceSummary {
     /// Finish reasons of the LLM calls, in order of first appearance.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub finish_reasons: Vec<String>,
-    /// The first user message of the earliest LLM call, shortened.
+    /// The user's own question, shortened: see [`TextSource`] for where it is read.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub question: Option<String>,
-    /// The last assistant output of the latest LLM call, shortened.
+    /// The final answer, shortened: see [`TextSource`] for where it is read.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub answer: Option<String>,
     #[serde(default)]
     question_at: u64,
     #[serde(default)]
     answer_at: u64,
+    #[serde(default)]
+    question_source: TextSource,
+    #[serde(default)]
+    answer_source: TextSource,
+}
+
+/// Where a summary's question or answer was read, best first.
+///
+/// The root span carries what the user asked and what the app answered. An LLM call's last
+/// user message is often the question with the retrieved context appended (and the system
+/// prompt and history beside it), so it stands in only when the root carries no text; GenAI
+/// log events, where some instrumentations put the content, come last.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TextSource {
+    /// The root span: its messages, else its plain-text `input.value` / `output.value`.
+    Root,
+    /// An LLM call: the earliest call's last user message, the latest call's output.
+    /// Summaries written before sources were recorded read as this.
+    #[default]
+    LlmCall,
+    /// A GenAI log event of the trace.
+    LogEvent,
 }
 
 impl TraceSummary {
@@ -141,28 +164,87 @@ impl TraceSummary {
             for reason in &llm.finish_reasons {
                 push_unique(&mut self.finish_reasons, reason);
             }
-            if span.kind == SpanKind::Llm {
-                self.note_llm_texts(span);
+        }
+        self.note_texts(span, is_root);
+    }
+
+    /// Folds one newly stored log record in: its messages stand in for the question and the
+    /// answer when no span carries them.
+    pub fn add_log(&mut self, log: &LogRecord) {
+        let Some(llm) = &log.llm else { return };
+        let at = log.time_unix_nano;
+        self.offer_question(last_user_text(&llm.input_messages), TextSource::LogEvent, at);
+        self.offer_answer(first_text(&llm.output_messages), TextSource::LogEvent, at);
+    }
+
+    fn note_texts(&mut self, span: &Span, is_root: bool) {
+        let (question, answer) = match (&span.llm, is_root) {
+            (Some(llm), true) => (
+                last_user_text(&llm.input_messages).or_else(|| plain_text(span.input_value.as_deref())),
+                first_text(&llm.output_messages).or_else(|| plain_text(span.output_value.as_deref())),
+            ),
+            (None, true) => (plain_text(span.input_value.as_deref()), plain_text(span.output_value.as_deref())),
+            (Some(llm), false) if span.kind == SpanKind::Llm => {
+                (last_user_text(&llm.input_messages), first_text(&llm.output_messages))
             }
+            _ => (None, None),
+        };
+        let source = if is_root { TextSource::Root } else { TextSource::LlmCall };
+        self.offer_question(question, source, span.start_unix_nano);
+        self.offer_answer(answer, source, span.end_unix_nano);
+    }
+
+    /// The question from a better source wins; from the same source, the earliest.
+    fn offer_question(&mut self, text: Option<String>, source: TextSource, at: u64) {
+        let Some(text) = text else { return };
+        let better = self.question.is_none()
+            || source < self.question_source
+            || (source == self.question_source && at < self.question_at);
+        if better {
+            self.question = Some(preview(&text));
+            self.question_at = at;
+            self.question_source = source;
         }
     }
 
-    fn note_llm_texts(&mut self, span: &Span) {
-        let Some(llm) = &span.llm else { return };
-        let question = llm.input_messages.iter().rev().find(|m| m.role == "user").map(|m| m.text());
-        if let Some(q) = question.filter(|q| !q.is_empty()) {
-            if self.question.is_none() || span.start_unix_nano < self.question_at {
-                self.question = Some(preview(&q));
-                self.question_at = span.start_unix_nano;
-            }
+    /// The answer from a better source wins; from the same source, the latest.
+    fn offer_answer(&mut self, text: Option<String>, source: TextSource, at: u64) {
+        let Some(text) = text else { return };
+        let better = self.answer.is_none()
+            || source < self.answer_source
+            || (source == self.answer_source && at >= self.answer_at);
+        if better {
+            self.answer = Some(preview(&text));
+            self.answer_at = at;
+            self.answer_source = source;
         }
-        let answer = llm.output_messages.iter().map(|m| m.text()).find(|t| !t.is_empty());
-        if let Some(a) = answer {
-            if self.answer.is_none() || span.end_unix_nano >= self.answer_at {
-                self.answer = Some(preview(&a));
-                self.answer_at = span.end_unix_nano;
-            }
-        }
+    }
+}
+
+fn last_user_text(messages: &[Message]) -> Option<String> {
+    messages.iter().rev().find(|m| m.role == "user").map(Message::text).filter(|t| !t.trim().is_empty())
+}
+
+fn first_text(messages: &[Message]) -> Option<String> {
+    messages.iter().map(Message::text).find(|t| !t.trim().is_empty())
+}
+
+/// A root's `input.value` / `output.value` as the user's text: plain text as it is, or the
+/// one string field of a JSON object (`{"question": "..."}`); other JSON is a request body,
+/// not a question.
+fn plain_text(value: Option<&str>) -> Option<String> {
+    let text = value?.trim();
+    if text.is_empty() {
+        return None;
+    }
+    if !(text.starts_with('{') || text.starts_with('[')) {
+        return Some(text.to_string());
+    }
+    let serde_json::Value::Object(object) = serde_json::from_str::<serde_json::Value>(text).ok()? else { return None };
+    let mut strings = object.values().filter_map(|v| v.as_str()).filter(|s| !s.trim().is_empty());
+    match (strings.next(), strings.next()) {
+        (Some(only), None) if object.len() == 1 => Some(only.trim().to_string()),
+        _ => None,
     }
 }
 
