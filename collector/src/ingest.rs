@@ -260,7 +260,7 @@ impl Ingest {
         if !normalized.items.is_empty() {
             self.writer.write(R::batch(principal.tenant, normalized.items)).await?;
         }
-        record_export(R::SIGNAL, &report, started.elapsed(), self.queue_depth());
+        record_export(R::SIGNAL, report.accepted, report.rejected, started.elapsed(), self.queue_depth());
         Ok(report)
     }
 

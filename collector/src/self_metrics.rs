@@ -5,8 +5,6 @@ use std::time::Duration;
 
 use tracehound_error::ErrorCode;
 
-use crate::ingest::IngestReport;
-
 /// A signal: `spans` or `log_records`.
 #[derive(Debug, Clone, Copy)]
 pub enum Signal {
@@ -26,12 +24,12 @@ impl Signal {
 }
 
 /// Counts an export that was answered with success (possibly partial).
-pub fn record_export(signal: Signal, report: &IngestReport, elapsed: Duration, queue_depth: usize) {
+pub fn record_export(signal: Signal, accepted: u64, rejected: u64, elapsed: Duration, queue_depth: usize) {
     let s = signal.as_str();
-    metrics::counter!("tracehound_received_total", "signal" => s).increment(report.accepted + report.rejected);
-    metrics::counter!("tracehound_accepted_total", "signal" => s).increment(report.accepted);
-    if report.rejected > 0 {
-        metrics::counter!("tracehound_rejected_total", "signal" => s, "reason" => "invalid").increment(report.rejected);
+    metrics::counter!("tracehound_received_total", "signal" => s).increment(accepted + rejected);
+    metrics::counter!("tracehound_accepted_total", "signal" => s).increment(accepted);
+    if rejected > 0 {
+        metrics::counter!("tracehound_rejected_total", "signal" => s, "reason" => "invalid").increment(rejected);
     }
     metrics::histogram!("tracehound_export_duration_seconds", "signal" => s).record(elapsed.as_secs_f64());
     metrics::gauge!("tracehound_ingest_queue_depth").set(queue_depth as f64);
