@@ -1,16 +1,20 @@
 # Two commands for a fresh machine: `make run` and `make test`.
 
 CARGO      ?= cargo
-VENV       := $(CURDIR)/target/pyenv
+# Where cargo puts its builds: CARGO_TARGET_DIR when set, as cargo itself reads it.
+TARGET_DIR := $(or $(CARGO_TARGET_DIR),$(CURDIR)/target)
+VENV       := $(TARGET_DIR)/pyenv
 PY         := $(VENV)/bin/python
 DATA_DIR   ?= $(CURDIR)/tracehound-data
 
 .PHONY: run build test test-deps browser-deps lint fmt crash-test bench fuzz-deps fuzz-smoke fuzz
 
 ## Build (release) and start the server with a data directory in the checkout.
+## The first build compiles every dependency: about 10 minutes on 2 cores.
 run:
+	@echo "Building tracehound in release (the first build takes about 10 minutes on 2 cores)..."
 	$(CARGO) build --release -p tracehound --bin tracehound
-	TRACEHOUND_DATA_DIR=$(DATA_DIR) ./target/release/tracehound serve
+	TRACEHOUND_DATA_DIR=$(DATA_DIR) $(TARGET_DIR)/release/tracehound serve
 
 build:
 	$(CARGO) build -p tracehound --bin tracehound
@@ -40,7 +44,7 @@ crash-test: build
 ## BENCHMARKS.md (generated section) and target/bench/results.json. BENCH_ARGS passes flags.
 bench:
 	$(CARGO) build --release --bin tracehound --bin tracehound-bench
-	./target/release/tracehound-bench --server ./target/release/tracehound $(BENCH_ARGS)
+	$(TARGET_DIR)/release/tracehound-bench --server $(TARGET_DIR)/release/tracehound $(BENCH_ARGS)
 
 ## Coverage-guided fuzzing with cargo fuzz (libFuzzer): OTLP protobuf and OTLP/JSON decode
 ## plus normalization, and the search query parser (targets in fuzz/fuzz_targets/).
