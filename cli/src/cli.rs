@@ -50,6 +50,8 @@ pub struct LsArgs {
 #[derive(Debug, Clone, clap::Args)]
 pub struct SearchArgs {
     /// The query: words, "exact phrases", -excluded, field:value (model:, status:, output:, ...), since:2h.
+    /// A query may begin with `-` (`tracehound search -refund`): it is never taken for a flag.
+    #[arg(allow_hyphen_values = true)]
     pub query: String,
     /// Only requests started since: an age (30m, 48h, 7d) or an RFC 3339 timestamp.
     #[arg(long)]

@@ -39,8 +39,8 @@ pub struct FailingArgs {
 /// `postmortem`: the evidence bundle of an incident window, Markdown by default.
 #[derive(Debug, Clone, clap::Args)]
 pub struct PostmortemArgs {
-    /// Incident start: an age or an RFC 3339 timestamp.
-    #[arg(long)]
+    /// Incident start: an age or an RFC 3339 timestamp (default: the last 24 hours, as `failing`).
+    #[arg(long, default_value = "24h")]
     pub since: String,
     /// Incident end. Default: now.
     #[arg(long)]

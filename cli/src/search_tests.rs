@@ -246,3 +246,32 @@ fn a_search_limit_above_two_hundred_is_refused_by_the_cli() {
     use clap::Parser;
     assert!(SearchCommand::try_parse_from(["search", "refund", "--limit", "201"]).is_err());
 }
+
+#[test]
+fn a_query_that_begins_with_a_minus_is_a_query_not_a_flag() {
+    use clap::Parser;
+    let parsed = SearchCommand::try_parse_from(["search", "-refund"]).expect("parses");
+    assert_eq!(parsed.args.query, "-refund");
+    let parsed = SearchCommand::try_parse_from(["search", "-refund", "--limit", "5"]).expect("parses");
+    assert_eq!((parsed.args.query.as_str(), parsed.args.options().limit), ("-refund", 5));
+}
+
+#[derive(Debug, clap::Parser)]
+struct PostmortemCommand {
+    #[command(flatten)]
+    args: crate::evidence_cli::PostmortemArgs,
+}
+
+#[test]
+fn postmortem_defaults_to_the_last_24_hours_like_failing() {
+    use clap::Parser;
+    let parsed = PostmortemCommand::try_parse_from(["postmortem"]).expect("no --since needed");
+    assert_eq!(parsed.args.since, "24h");
+}
+
+#[test]
+fn help_is_still_help_before_a_query() {
+    use clap::Parser;
+    let err = SearchCommand::try_parse_from(["search", "--help"]).expect_err("help is no query");
+    assert_eq!(err.kind(), clap::error::ErrorKind::DisplayHelp);
+}
