@@ -147,12 +147,19 @@ impl ServeArgs {
     }
 }
 
+/// The log filter when `TRACEHOUND_LOG` is not set.
+const DEFAULT_LOG_FILTER: &str = "info,fjall=warn,lsm_tree=warn";
+
 /// Runs the server until SIGTERM or Ctrl-C.
 pub fn run(args: ServeArgs) -> anyhow::Result<()> {
+    // fjall and lsm_tree log every journal recovery and ingestion writer at info: dozens of
+    // lines on each start before the one that matters, so by default they speak at warn.
+    let filter = tracing_subscriber::EnvFilter::try_from_env("TRACEHOUND_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(DEFAULT_LOG_FILTER));
     tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("TRACEHOUND_LOG").unwrap_or_else(|_| "info".into()),
-        )
+        .with_env_filter(filter)
+        // Colour codes only for a terminal: a log redirected to a file stays plain text.
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr)
         .init();
     tracehound_api::metrics::install()?;
@@ -242,6 +249,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let http_task = tokio::spawn(http);
     let api_task = tokio::spawn(api);
     ready.store(true, Ordering::SeqCst);
+    let scheme = if tls.is_some() { "https" } else { "http" };
     tracing::info!(
         otlp_grpc = %args.otlp_grpc_addr,
         otlp_http = %args.otlp_http_addr,
@@ -250,6 +258,10 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         tls = tls.is_some(),
         "tracehound is ready"
     );
+    // Where to point a browser and an SDK, in words a new user can paste.
+    tracing::info!("web UI          {scheme}://{}/", args.api_addr);
+    tracing::info!("OTLP/gRPC       {scheme}://{}", args.otlp_grpc_addr);
+    tracing::info!("OTLP/HTTP       {scheme}://{}/v1/traces", args.otlp_http_addr);
 
     shutdown_signal().await;
     tracing::info!("shutting down: no new exports, finishing those in flight");

@@ -1,0 +1,72 @@
+//! What a new user reads when the server starts: the addresses to use, in plain text when
+//! the log goes to a file, without the storage engine's chatter.
+
+mod common;
+
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("a free port")
+}
+
+struct Started {
+    child: Child,
+    log: std::path::PathBuf,
+}
+
+impl Drop for Started {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts `tracehound serve` with its log in a file and no `TRACEHOUND_LOG`, and waits
+/// until it answers `/readyz`.
+fn start(data: &std::path::Path, log: std::path::PathBuf, api_port: u16) -> Started {
+    let file = std::fs::File::create(&log).expect("log file");
+    let child = Command::new(common::binary())
+        .args(["serve", "--retention-days", "0", "--data-dir"])
+        .arg(data)
+        .args(["--otlp-grpc-addr", &format!("127.0.0.1:{}", free_port())])
+        .args(["--otlp-http-addr", &format!("127.0.0.1:{}", free_port())])
+        .args(["--api-addr", &format!("127.0.0.1:{api_port}")])
+        .env_remove("TRACEHOUND_LOG")
+        .stdout(Stdio::null())
+        .stderr(file)
+        .spawn()
+        .expect("start tracehound");
+    let started = Started { child, log };
+    let url = format!("http://127.0.0.1:{api_port}/readyz");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while reqwest::blocking::get(&url).map(|r| r.status().as_u16()).ok() != Some(200) {
+        assert!(Instant::now() < deadline, "the server did not become ready");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    started
+}
+
+/// Stops the server with SIGTERM (a clean shutdown), and returns its log.
+fn stop(mut started: Started) -> String {
+    let pid = started.child.id().to_string();
+    Command::new("kill").args(["-TERM", &pid]).status().expect("kill runs");
+    let _ = started.child.wait();
+    std::fs::read_to_string(&started.log).expect("log")
+}
+
+#[test]
+fn the_start_up_log_names_the_urls_in_plain_text_without_storage_chatter() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let api_port = free_port();
+    let first = stop(start(&dir.path().join("data"), dir.path().join("first.log"), api_port));
+    // A restart recovers the journal, which the storage engine used to narrate line by line.
+    let again = stop(start(&dir.path().join("data"), dir.path().join("again.log"), api_port));
+    for log in [&first, &again] {
+        assert!(!log.contains('\u{1b}'), "colour codes in a log file:\n{log}");
+        assert!(!log.contains("lsm_tree") && !log.contains("fjall::"), "storage chatter:\n{log}");
+        assert!(log.contains(&format!("web UI          http://127.0.0.1:{api_port}/")), "{log}");
+        assert!(log.contains("/v1/traces"), "{log}");
+    }
+}
