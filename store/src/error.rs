@@ -6,6 +6,16 @@ pub enum StoreError {
     /// The storage engine failed (I/O, corruption, full disk).
     #[error("storage engine: {0}")]
     Engine(#[from] fjall::Error),
+    /// Another process (another tracehound) has the data directory open.
+    #[error(
+        "the data directory {} is in use by another process: is a tracehound server already running on it? \
+         Stop it, or give this one its own --data-dir",
+        dir.display()
+    )]
+    InUse {
+        /// The data directory.
+        dir: std::path::PathBuf,
+    },
     /// A stored value could not be decoded.
     #[error("corrupt value in {keyspace}: {reason}")]
     Corrupt {
@@ -45,7 +55,9 @@ impl tracehound_error::ServiceError for StoreError {
         match self {
             StoreError::QueueFull => ErrorCode::Overloaded,
             // Space may come back, and a stopped writer is a restart away.
-            StoreError::DiskFull { .. } | StoreError::WriterStopped => ErrorCode::Unavailable,
+            StoreError::DiskFull { .. } | StoreError::WriterStopped | StoreError::InUse { .. } => {
+                ErrorCode::Unavailable
+            }
             StoreError::Engine(_) | StoreError::Corrupt { .. } | StoreError::Encode(_) | StoreError::WriteFailed(_) => {
                 ErrorCode::Internal
             }

@@ -114,7 +114,10 @@ pub struct Change {
 impl Store {
     /// Opens (or creates) the store in `dir`, recovering the journal after a crash.
     pub fn open(dir: &Path) -> Result<Store> {
-        let db = Database::builder(dir.join("fjall")).open()?;
+        let db = Database::builder(dir.join("fjall")).open().map_err(|e| match e {
+            fjall::Error::Locked => crate::StoreError::InUse { dir: dir.to_path_buf() },
+            other => crate::StoreError::Engine(other),
+        })?;
         // Span values are large: keep them out of the LSM so compaction rewrites keys only.
         // Every blob file a compaction touches may be rewritten once a quarter of it is
         // dead (the default considers only the oldest quarter of them), so the space of

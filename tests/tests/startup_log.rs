@@ -70,3 +70,24 @@ fn the_start_up_log_names_the_urls_in_plain_text_without_storage_chatter() {
         assert!(log.contains("/v1/traces"), "{log}");
     }
 }
+
+#[test]
+fn a_second_server_on_the_same_data_directory_says_it_is_in_use() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let data = dir.path().join("data");
+    let first = start(&data, dir.path().join("first.log"), free_port());
+    let second = Command::new(common::binary())
+        .args(["serve", "--retention-days", "0", "--data-dir"])
+        .arg(&data)
+        .args(["--otlp-grpc-addr", &format!("127.0.0.1:{}", free_port())])
+        .args(["--otlp-http-addr", &format!("127.0.0.1:{}", free_port())])
+        .args(["--api-addr", &format!("127.0.0.1:{}", free_port())])
+        .stdout(Stdio::null())
+        .output()
+        .expect("run a second server");
+    let stderr = String::from_utf8_lossy(&second.stderr);
+    assert!(!second.status.success(), "a second server started on the same data directory");
+    assert!(stderr.contains("is in use by another process"), "{stderr}");
+    assert!(stderr.contains("--data-dir"), "{stderr}");
+    drop(first);
+}
