@@ -108,14 +108,17 @@ impl ApiClient {
         Ok(ApiClient { base, shown_url, http })
     }
 
-    /// `GET /api/v1/lookup/{id}` as JSON; a 404 is [`CliError::NotFound`].
+    /// `GET /api/v1/lookup/{id}` as JSON; the API's 404 is [`CliError::NotFound`].
     pub fn lookup(&self, id: &str) -> Result<Value, CliError> {
         let url = self.url(&["api", "v1", "lookup", id], &[])?;
-        let response = self.send(url)?;
-        if response.status() == reqwest::StatusCode::NOT_FOUND {
-            return Err(CliError::NotFound { id: id.to_string() });
+        match self.json(self.send(url)?) {
+            // Only the API's own 404 (with its error body) says the id is unknown; an empty
+            // 404 comes from something that is not the API, and says so.
+            Err(CliError::Api { status: 404, message }) if !message.starts_with("an empty answer") => {
+                Err(CliError::NotFound { id: id.to_string() })
+            }
+            other => other,
         }
-        self.json(response)
     }
 
     /// `GET /api/v1/search` as JSON; a query the API cannot read is [`CliError::Query`].
@@ -153,11 +156,8 @@ impl ApiClient {
             .text()
             .map_err(|e| CliError::Unreachable { url: self.shown_url.clone(), reason: innermost(&e) })?;
         if !status.is_success() {
-            let message = serde_json::from_str::<Value>(&body)
-                .ok()
-                .and_then(|v| v.get("error").and_then(Value::as_str).map(str::to_string))
-                .unwrap_or(body);
-            return Err(CliError::Api { status: status.as_u16(), message });
+            let error = serde_json::from_str::<Value>(&body).ok();
+            return Err(CliError::Api { status: status.as_u16(), message: self.error_message(error.as_ref(), body) });
         }
         Ok(body)
     }
@@ -182,6 +182,21 @@ impl ApiClient {
             .map_err(|e| CliError::Unreachable { url: self.shown_url.clone(), reason: innermost(&e) })
     }
 
+    /// The API's `{"error": ...}` message; a body without one means the URL is not the API
+    /// (an OTLP port answers an empty 404), which the message then says.
+    fn error_message(&self, error: Option<&Value>, body: String) -> String {
+        if let Some(message) = error.and_then(|v| v.get("error")).and_then(Value::as_str) {
+            return message.to_string();
+        }
+        if body.trim().is_empty() {
+            return format!(
+                "an empty answer: {} does not look like the Tracehound API ({NOT_THE_API})",
+                self.shown_url
+            );
+        }
+        body
+    }
+
     /// The body as JSON, or the API's `{"error": ...}` as [`CliError::Api`].
     fn json(&self, response: Response) -> Result<Value, CliError> {
         self.json_for_query(response, None)
@@ -196,8 +211,7 @@ impl ApiClient {
         if !status.is_success() {
             let error = serde_json::from_str::<Value>(&body).ok();
             let position = error.as_ref().and_then(|v| v.get("position")).and_then(Value::as_u64);
-            let message =
-                error.as_ref().and_then(|v| v.get("error").and_then(Value::as_str).map(str::to_string)).unwrap_or(body);
+            let message = self.error_message(error.as_ref(), body);
             if let (Some(query), Some(position)) = (query, position.and_then(|p| usize::try_from(p).ok())) {
                 return Err(CliError::Query { message, query: query.to_string(), position });
             }
@@ -279,12 +293,25 @@ fn is_wide(c: char) -> bool {
 
 /// The deepest cause of an error: "Connection refused (os error 111)" rather than reqwest's
 /// "error sending request for url (...)".
+/// What to check when `--api-url` reaches something other than the API.
+const NOT_THE_API: &str =
+    "the API listens on port 4320 by default; 4317 and 4318 are the OTLP receivers; set --api-url or TRACEHOUND_API_URL";
+
 fn innermost(error: &reqwest::Error) -> String {
     let mut cause: &dyn std::error::Error = error;
     while let Some(next) = cause.source() {
         cause = next;
     }
-    cause.to_string()
+    let reason = cause.to_string();
+    // An HTTP/1 client reaching the gRPC port (HTTP/2 only) gets one of these from hyper,
+    // depending on whether the server's HTTP/2 preface or its closing arrives first.
+    if ["invalid HTTP version", "unexpected message from connection", "connection closed before message completed"]
+        .iter()
+        .any(|symptom| reason.contains(symptom))
+    {
+        return format!("{reason}: this is not an HTTP/1 server, perhaps the OTLP/gRPC port ({NOT_THE_API})");
+    }
+    reason
 }
 
 #[cfg(test)]

@@ -151,7 +151,8 @@ pub fn render_search_results(page: &SearchResults, out: &mut dyn Write) -> io::R
             let _ = write!(header, "  prompt {}", clean(version));
         }
         if result.score > 0.0 {
-            let _ = write!(header, "  score {:.2}", result.score);
+            // BM25 relevance, not an eval score: the word says which.
+            let _ = write!(header, "  relevance {:.2}", result.score);
         }
         writeln!(out, "{header}")?;
         for m in &result.matches {
@@ -607,7 +608,7 @@ mod tests {
         };
         assert_eq!(
             rendered_search(&page),
-            "2023-11-14 22:13:20  req-42  error  gpt-4o-2024-08-06  prompt v3  score 4.21
+            "2023-11-14 22:13:20  req-42  error  gpt-4o-2024-08-06  prompt v3  relevance 4.21
   [llm/input] what is the »refund« policy?
   [tool/tool_result] »refund«: 30 days
 

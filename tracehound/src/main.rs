@@ -38,8 +38,22 @@ enum Command {
     Keys(keys_cmd::KeysArgs),
 }
 
-fn main() -> anyhow::Result<()> {
-    let cli = Cli::parse();
+/// Runs the command; an error is printed as its chain of causes and the process exits 1.
+///
+/// Returning the error from `main` would let anyhow print a backtrace whenever
+/// `RUST_BACKTRACE` is set, which a user's mistake (a wrong URL, a busy data directory)
+/// does not deserve.
+fn main() -> std::process::ExitCode {
+    match run(Cli::parse()) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve(args) => serve::run(*args),
         Command::Get(args) => Ok(tracehound_cli::cli::get(&args)?),
