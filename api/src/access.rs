@@ -56,7 +56,10 @@ const AUDITED: &[&str] = &[
 pub fn access_of(method: &Method, path: &str) -> Access {
     let reading = method == Method::GET || method == Method::HEAD;
     match path {
-        "/readyz" | "/api/v1/openapi.json" | "/ui/signin" | "/ui/signout" => return Access::Open,
+        // OTLP sent to this port only learns where to send it: no key is needed for that.
+        "/readyz" | "/api/v1/openapi.json" | "/ui/signin" | "/ui/signout" | "/v1/traces" | "/v1/logs" => {
+            return Access::Open
+        }
         _ if path.starts_with("/assets/") => return Access::Open,
         "/metrics" | "/api/v1/audit" => return Access::Api(Scope::Admin),
         "/api/v1/scores" if method == Method::POST => return Access::Api(Scope::Ingest),

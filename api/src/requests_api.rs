@@ -169,3 +169,27 @@ pub async fn get_stats(
         .await
         .map(|s| Json(scoped.stats(s)))
 }
+
+/// Any other route: a JSON 404 naming what was asked, where axum answered an empty one. OTLP
+/// sent here (a common first mistake) is told where the receivers listen, and counted with
+/// the receivers' refusals.
+pub async fn unrouted(method: axum::http::Method, uri: axum::http::Uri) -> (StatusCode, Json<ErrorBody>) {
+    let path = uri.path();
+    let signal = match path {
+        "/v1/traces" => Some("spans"),
+        "/v1/logs" => Some("log_records"),
+        _ => None,
+    };
+    let error = match signal {
+        Some(signal) => {
+            metrics::counter!("tracehound_refused_exports_total", "signal" => signal, "reason" => "not_found")
+                .increment(1);
+            format!(
+                "this is the Tracehound query API: send OTLP/HTTP to the OTLP/HTTP port (default 4318) at POST \
+                 {path}, and OTLP/gRPC to port 4317"
+            )
+        }
+        None => format!("no route {method} {path}; the API is described at /api/v1/openapi.json"),
+    };
+    (StatusCode::NOT_FOUND, Json(ErrorBody { error, position: None }))
+}

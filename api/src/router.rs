@@ -35,6 +35,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/api/v1/postmortem", get(evidence_api::get_postmortem))
         .route("/metrics", get(metrics::get_metrics))
         .merge(ui::router())
+        .fallback(requests_api::unrouted)
         .layer(axum::middleware::from_fn(server_timing::server_timing))
         .with_state(state)
 }

@@ -22,7 +22,6 @@ use tracehound_proto::collector::logs::v1::ExportLogsServiceRequest;
 use tracehound_proto::collector::trace::v1::ExportTraceServiceRequest;
 
 use crate::ingest::{Export, Ingest};
-use crate::self_metrics::Signal;
 
 const TRACES_PATH: &str = "/opentelemetry.proto.collector.trace.v1.TraceService/Export";
 const LOGS_PATH: &str = "/opentelemetry.proto.collector.logs.v1.LogsService/Export";
@@ -31,6 +30,8 @@ const LOGS_PATH: &str = "/opentelemetry.proto.collector.logs.v1.LogsService/Expo
 pub trait OtlpService: Send + Sync + 'static {
     /// The fully qualified service name.
     const NAME: &'static str;
+    /// The path of its `Export` method.
+    const PATH: &'static str;
     /// The export request of its `Export` method.
     type Request: Export;
 }
@@ -42,11 +43,13 @@ pub struct Logs;
 
 impl OtlpService for Traces {
     const NAME: &'static str = "opentelemetry.proto.collector.trace.v1.TraceService";
+    const PATH: &'static str = TRACES_PATH;
     type Request = ExportTraceServiceRequest;
 }
 
 impl OtlpService for Logs {
     const NAME: &'static str = "opentelemetry.proto.collector.logs.v1.LogsService";
+    const PATH: &'static str = LOGS_PATH;
     type Request = ExportLogsServiceRequest;
 }
 
@@ -112,11 +115,7 @@ where
         let ingest = self.ingest.clone();
         let limit = self.max_message_bytes;
         let path = req.uri().path();
-        let wanted = match <S::Request as Export>::SIGNAL {
-            Signal::Spans => TRACES_PATH,
-            Signal::LogRecords => LOGS_PATH,
-        };
-        if path != wanted {
+        if path != S::PATH {
             return Box::pin(async move { Ok(Status::unimplemented("no such OTLP method").into_http()) });
         }
         // Checked before the body is read, so an unauthenticated sender costs no decoding.

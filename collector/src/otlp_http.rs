@@ -5,7 +5,7 @@ use std::io::Read;
 
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::Router;
@@ -18,6 +18,7 @@ use tracehound_proto::collector::trace::v1::ExportTraceServiceRequest;
 use tracehound_proto::rpc;
 
 use crate::ingest::{Export, Ingest};
+use crate::self_metrics::Signal;
 
 const PROTOBUF: &str = "application/x-protobuf";
 const JSON: &str = "application/json";
@@ -42,6 +43,7 @@ pub fn router(ingest: Ingest, limits: HttpLimits) -> Router {
     Router::new()
         .route("/v1/traces", post(export::<ExportTraceServiceRequest>))
         .route("/v1/logs", post(export::<ExportLogsServiceRequest>))
+        .fallback(unrouted)
         .layer(DefaultBodyLimit::max(limits.max_body_bytes))
         .with_state(HttpState { ingest, limits })
 }
@@ -143,6 +145,46 @@ async fn export<R: Export>(
         .await
         .map_err(|e| Refusal::of(&e, encoding).retry_after(e.retry_after_secs()))?;
     Ok(encode_answer(encoding, &answer, answer.encode_to_vec()))
+}
+
+/// Any other method or path: a clear answer naming the right one, counted as refused, where
+/// an empty 404 left senders guessing. A gRPC exporter pointed at this port gets a gRPC
+/// `UNIMPLEMENTED` it can print, rather than an HTTP 404 it reports as such.
+async fn unrouted(State(state): State<HttpState>, method: Method, uri: Uri, headers: HeaderMap) -> Response {
+    let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let path = uri.path();
+    let signal = if path.contains("log") {
+        Signal::LogRecords
+    } else if path.contains("trace") {
+        Signal::Spans
+    } else {
+        Signal::Unknown
+    };
+    if content_type.starts_with("application/grpc") {
+        let message = "this is the OTLP/HTTP port: send OTLP/gRPC to the gRPC port (default 4317)";
+        state.ingest.refused(signal, &Refusal::new(ErrorCode::UnsupportedMediaType, Encoding::Protobuf, message));
+        let mut response = StatusCode::OK.into_response();
+        let headers = response.headers_mut();
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/grpc"));
+        // UNIMPLEMENTED, in the trailers-only form gRPC allows for an error without a body.
+        headers.insert("grpc-status", HeaderValue::from_static("12"));
+        headers.insert(
+            "grpc-message",
+            HeaderValue::from_static(
+                "this%20is%20the%20OTLP/HTTP%20port:%20send%20OTLP/gRPC%20to%20the%20gRPC%20port%20(default%204317)",
+            ),
+        );
+        return response;
+    }
+    let refusal = Refusal::new(
+        ErrorCode::NotFound,
+        encoding_of(&headers),
+        format!(
+            "no OTLP/HTTP endpoint at {method} {path}: send traces to POST /v1/traces and logs to POST /v1/logs on this port"
+        ),
+    );
+    state.ingest.refused(signal, &refusal);
+    refusal.into_response()
 }
 
 fn decode_request<T: Message + Default + DeserializeOwned>(

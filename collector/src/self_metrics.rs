@@ -5,13 +5,15 @@ use std::time::Duration;
 
 use tracehound_error::ErrorCode;
 
-/// A signal: `spans` or `log_records`.
+/// A signal: `spans`, `log_records`, or `unknown` for an export that reached no route.
 #[derive(Debug, Clone, Copy)]
 pub enum Signal {
     /// Trace exports.
     Spans,
     /// Log exports.
     LogRecords,
+    /// An export sent to no route of the receiver, whose signal is not known.
+    Unknown,
 }
 
 impl Signal {
@@ -19,6 +21,7 @@ impl Signal {
         match self {
             Signal::Spans => "spans",
             Signal::LogRecords => "log_records",
+            Signal::Unknown => "unknown",
         }
     }
 }
