@@ -112,9 +112,9 @@ impl ApiClient {
     pub fn lookup(&self, id: &str) -> Result<Value, CliError> {
         let url = self.url(&["api", "v1", "lookup", id], &[])?;
         match self.json(self.send(url)?) {
-            // Only the API's own 404 (with its error body) says the id is unknown; an empty
+            // Only the API's own 404 (with its error body) says the id is unknown; another
             // 404 comes from something that is not the API, and says so.
-            Err(CliError::Api { status: 404, message }) if !message.starts_with("an empty answer") => {
+            Err(CliError::Api { status: 404, message }) if !message.contains(NOT_API_SUFFIX) => {
                 Err(CliError::NotFound { id: id.to_string() })
             }
             other => other,
@@ -182,19 +182,21 @@ impl ApiClient {
             .map_err(|e| CliError::Unreachable { url: self.shown_url.clone(), reason: innermost(&e) })
     }
 
-    /// The API's `{"error": ...}` message; a body without one means the URL is not the API
-    /// (an OTLP port answers an empty 404), which the message then says.
+    /// The API's `{"error": ...}` message. A body without one comes from something that is
+    /// not the API (an OTLP port answers its own 404), which the message then says.
     fn error_message(&self, error: Option<&Value>, body: String) -> String {
         if let Some(message) = error.and_then(|v| v.get("error")).and_then(Value::as_str) {
             return message.to_string();
         }
-        if body.trim().is_empty() {
-            return format!(
-                "an empty answer: {} does not look like the Tracehound API ({NOT_THE_API})",
-                self.shown_url
-            );
-        }
-        body
+        let answer = if body.trim().is_empty() {
+            "an empty answer".to_string()
+        } else {
+            format!(
+                "an answer that is not the API's ({})",
+                tracehound_query::text::cut(&tracehound_query::text::one_line(&body), 200)
+            )
+        };
+        format!("{answer}: {} {NOT_API_SUFFIX} ({NOT_THE_API})", self.shown_url)
     }
 
     /// The body as JSON, or the API's `{"error": ...}` as [`CliError::Api`].
@@ -293,6 +295,9 @@ fn is_wide(c: char) -> bool {
 
 /// The deepest cause of an error: "Connection refused (os error 111)" rather than reqwest's
 /// "error sending request for url (...)".
+/// How an answer from something other than the API is described.
+const NOT_API_SUFFIX: &str = "does not look like the Tracehound API";
+
 /// What to check when `--api-url` reaches something other than the API.
 const NOT_THE_API: &str =
     "the API listens on port 4320 by default; 4317 and 4318 are the OTLP receivers; set --api-url or TRACEHOUND_API_URL";
