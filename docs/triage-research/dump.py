@@ -1,18 +1,8 @@
 """Dump raw spans of a few traces for inspection: python dump.py <scenario> <batch> [n_traces] [service]"""
 import sys, json, os
-from common import SCEN_DIR
+from common import SCEN_DIR, av
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2 as ts
 from google.protobuf.json_format import MessageToDict
-def av(v):
-    k = v.WhichOneof('value')
-    if k == 'string_value': return v.string_value
-    if k == 'int_value': return v.int_value
-    if k == 'double_value': return v.double_value
-    if k == 'bool_value': return v.bool_value
-    if k == 'array_value': return [av(x) for x in v.array_value.values]
-    if k == 'kvlist_value': return {x.key: av(x.value) for x in v.kvlist_value.values}
-    if k == 'bytes_value': return v.bytes_value.hex()
-    return None
 scen, b = sys.argv[1], sys.argv[2]
 n = int(sys.argv[3]) if len(sys.argv) > 3 else 1
 svc = sys.argv[4] if len(sys.argv) > 4 else None
