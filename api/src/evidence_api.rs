@@ -64,6 +64,10 @@ pub struct ScoreAccepted {
     pub score: Score,
     /// False when the same score was already stored.
     pub new: bool,
+    /// False when nothing stored matches the target yet: it may still arrive (the score then
+    /// attaches to it), or its id is mistyped.
+    #[serde(default)]
+    pub target_known: bool,
 }
 
 impl ScoreInput {
@@ -139,7 +143,10 @@ pub async fn post_score(
     let writer = state.writer.clone().ok_or(ApiError(QueryError::WritesUnavailable))?;
     let batch = WriteBatch { tenant, scores: vec![score.clone()], ..WriteBatch::default() };
     let outcome = writer.write(batch).await?;
-    Ok((StatusCode::CREATED, Json(ScoreAccepted { score, new: outcome.new_scores > 0 })))
+    let judged = score.clone();
+    let target_known =
+        run_blocking(&state, move |store| tracehound_query::lookup::score_target_known(store, tenant, &judged)).await?;
+    Ok((StatusCode::CREATED, Json(ScoreAccepted { score, new: outcome.new_scores > 0, target_known })))
 }
 
 /// Distinct failing requests of a window with their whole context, and why each fails.

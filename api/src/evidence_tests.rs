@@ -216,3 +216,33 @@ async fn a_score_body_that_is_not_json_is_refused_in_json() {
     let body: Value = serde_json::from_slice(&bytes).expect("a JSON error body");
     assert!(body["error"].as_str().unwrap_or_default().starts_with("invalid body:"), "{body}");
 }
+
+#[tokio::test]
+async fn a_score_for_an_id_nothing_matches_is_stored_and_says_its_target_is_unknown_yet() {
+    let fx = Fixture::new();
+    fx.write(request(1, 0, "ok"));
+    let api = writable(&fx);
+    let (status, body) = post(&api, "/api/v1/scores", json!({"target_id": "req-l", "name": "x", "value": 1.0})).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!((body["new"].as_bool(), body["target_known"].as_bool()), (Some(true), Some(false)), "{body}");
+}
+
+#[tokio::test]
+async fn a_score_for_a_stored_request_span_or_session_says_its_target_is_known() {
+    let fx = Fixture::new();
+    fx.write(request(1, 0, "ok"));
+    let api = writable(&fx);
+    for target in [
+        json!({"target_id": "req-1"}),
+        json!({"target_id": "sess-1", "target_kind": "session"}),
+        json!({"target_id": trace_hex(1), "target_kind": "trace"}),
+        json!({"target_id": hex::encode([2u8; 8]), "target_kind": "span", "trace_id": trace_hex(1)}),
+    ] {
+        let mut score = target.clone();
+        score["name"] = json!("x");
+        score["value"] = json!(1.0);
+        let (status, body) = post(&api, "/api/v1/scores", score).await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        assert_eq!(body["target_known"].as_bool(), Some(true), "{target}: {body}");
+    }
+}

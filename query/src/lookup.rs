@@ -2,7 +2,7 @@
 //!
 //! Every function here blocks on the store; the API calls them from `spawn_blocking`.
 
-use tracehound_store::model::TraceId;
+use tracehound_store::model::{Score, ScoreTargetKind, TraceId};
 use tracehound_store::{Store, TenantId, TraceData};
 
 use crate::error::QueryError;
@@ -112,6 +112,34 @@ pub fn lookup(store: &Store, tenant: TenantId, id: &str) -> Result<LookupAnswer,
         return Ok(answer);
     }
     Err(QueryError::NotFound { what: ANY_KIND, id: id.to_string() })
+}
+
+/// Whether anything stored matches what a score judges yet. A score may arrive before its
+/// target, so `false` is no error: it says the target is unknown so far (or mistyped).
+pub fn score_target_known(store: &Store, tenant: TenantId, score: &Score) -> Result<bool, QueryError> {
+    let id = score.target_id.as_str();
+    let trace = |text: &str| -> Result<bool, QueryError> {
+        match as_trace_id(text) {
+            Some(trace_id) => Ok(store.trace_summary(tenant, &trace_id)?.is_some()),
+            None => Ok(false),
+        }
+    };
+    let request = || -> Result<bool, QueryError> { Ok(!store.traces_by_request(tenant, id)?.is_empty()) };
+    let session = || -> Result<bool, QueryError> { Ok(store.session(tenant, id)?.is_some()) };
+    let response = || -> Result<bool, QueryError> { Ok(!store.traces_by_response(tenant, id)?.is_empty()) };
+    Ok(match score.target_kind {
+        ScoreTargetKind::Span => match score.trace_id.as_deref().and_then(as_trace_id) {
+            Some(trace_id) => store
+                .trace(tenant, &trace_id)?
+                .is_some_and(|data| data.spans.iter().any(|span| hex::encode(span.span_id) == id)),
+            None => false,
+        },
+        ScoreTargetKind::Trace => trace(id)?,
+        ScoreTargetKind::Request => request()?,
+        ScoreTargetKind::Session => session()?,
+        ScoreTargetKind::Response => response()?,
+        ScoreTargetKind::Any => trace(id)? || request()? || session()? || response()?,
+    })
 }
 
 /// `request` is the first match; `requests` lists them all only when there are several.
