@@ -37,7 +37,7 @@ impl IntoResponse for ApiError {
         let status = self.status();
         // Client mistakes are the client's to see; server faults also belong in our log.
         if status == StatusCode::INTERNAL_SERVER_ERROR {
-            tracing::error!(error = %self, "API read failed");
+            tracing::error!(error = %self, "API call failed");
         }
         let position = match &self.0 {
             QueryError::QuerySyntax(e) => Some(e.position),

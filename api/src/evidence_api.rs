@@ -1,5 +1,5 @@
 //! HTTP handlers of the postmortem evidence: posting scores, failing examples, versions,
-//! compare and the postmortem bundle. The router in `api.rs` mounts them.
+//! compare and the postmortem bundle. The router in `router.rs` mounts them.
 
 use axum::extract::State;
 use axum::http::{header, StatusCode};
@@ -142,10 +142,16 @@ pub async fn post_score(
     let score = input.into_score(now_unix_nanos()).map_err(|reason| ApiError::invalid("score", reason))?;
     let writer = state.writer.clone().ok_or(ApiError(QueryError::WritesUnavailable))?;
     let batch = WriteBatch { tenant, scores: vec![score.clone()], ..WriteBatch::default() };
-    let outcome = writer.write(batch).await?;
+    let outcome = writer.write(batch).await.map_err(|e| ApiError(QueryError::Write(e)))?;
     let judged = score.clone();
+    // The score is durable by now: a failed look-up must not turn its answer into an error.
     let target_known =
-        run_blocking(&state, move |store| tracehound_query::lookup::score_target_known(store, tenant, &judged)).await?;
+        run_blocking(&state, move |store| tracehound_query::lookup::score_target_known(store, tenant, &judged))
+            .await
+            .unwrap_or_else(|e| {
+                tracing::warn!(error = %e, "cannot tell whether a score's target is stored");
+                false
+            });
     Ok((StatusCode::CREATED, Json(ScoreAccepted { score, new: outcome.new_scores > 0, target_known })))
 }
 

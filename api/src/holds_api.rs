@@ -1,5 +1,5 @@
 //! `POST/GET /api/v1/holds`, `DELETE /api/v1/holds/{id}`: pinning an incident's evidence
-//! (a request, a session or a time window) so retention keeps it. The router in `api.rs`
+//! (a request, a session or a time window) so retention keeps it. The router in `router.rs`
 //! mounts the handlers.
 
 use axum::extract::State;

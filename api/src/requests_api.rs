@@ -175,15 +175,16 @@ pub async fn get_stats(
 /// the receivers' refusals.
 pub async fn unrouted(method: axum::http::Method, uri: axum::http::Uri) -> (StatusCode, Json<ErrorBody>) {
     let path = uri.path();
-    let signal = match path {
-        "/v1/traces" => Some("spans"),
-        "/v1/logs" => Some("log_records"),
+    let signal = match (path, method == axum::http::Method::POST) {
+        ("/v1/traces", true) => Some("spans"),
+        ("/v1/logs", true) => Some("log_records"),
         _ => None,
     };
     let error = match signal {
         Some(signal) => {
-            metrics::counter!("tracehound_refused_exports_total", "signal" => signal, "reason" => "not_found")
-                .increment(1);
+            // The receivers' counter and label; this crate knows no ingest to count through.
+            let reason = tracehound_error::ErrorCode::NotFound.metric_label();
+            metrics::counter!("tracehound_refused_exports_total", "signal" => signal, "reason" => reason).increment(1);
             format!(
                 "this is the Tracehound query API: send OTLP/HTTP to the OTLP/HTTP port (default 4318) at POST \
                  {path}, and OTLP/gRPC to port 4317"

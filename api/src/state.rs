@@ -90,7 +90,8 @@ impl TenantScoped {
 }
 
 /// Runs a blocking store call (a read, or a write such as a score or a hold) off the async
-/// workers; every handler that touches the store goes through it.
+/// workers; the handlers over [`ApiState`] go through it (the audit trail, on
+/// `AccessState`, and `/metrics` spawn their own).
 pub async fn run_blocking<T, E, F>(state: &ApiState, call: F) -> Result<T, ApiError>
 where
     T: Send + 'static,

@@ -1,11 +1,12 @@
 //! `tracehound stats`: what the server stores and how its retention and index are doing.
 
-use std::io::{self, Write};
+use std::io::Write;
 
 use tracehound_query::views::Stats;
 
 use crate::cli::DEFAULT_API_URL;
 use crate::client::{ApiClient, CliError};
+use crate::text::to_stdout;
 
 /// `stats`: what the server stores and how its retention and index are doing.
 #[derive(Debug, Clone, clap::Args)]
@@ -20,9 +21,7 @@ pub struct StatsArgs {
 
 /// Runs `stats`, writing to stdout.
 pub fn run(args: &StatsArgs) -> Result<(), CliError> {
-    let stdout = io::stdout();
-    let mut out = stdout.lock();
-    run_stats(args, &mut out)
+    to_stdout(|out| run_stats(args, out))
 }
 
 fn mib(bytes: u64) -> String {

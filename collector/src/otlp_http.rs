@@ -147,7 +147,8 @@ async fn export<R: Export>(
     Ok(encode_answer(encoding, &answer, answer.encode_to_vec()))
 }
 
-/// Any other method or path: a clear answer naming the right one, counted as refused, where
+/// Any other method or path: a clear answer naming the right one (a POST counted as a refused
+/// export), where
 /// an empty 404 left senders guessing. A gRPC exporter pointed at this port gets a gRPC
 /// `UNIMPLEMENTED` it can print, rather than an HTTP 404 it reports as such.
 async fn unrouted(State(state): State<HttpState>, method: Method, uri: Uri, headers: HeaderMap) -> Response {
@@ -162,12 +163,13 @@ async fn unrouted(State(state): State<HttpState>, method: Method, uri: Uri, head
     };
     if content_type.starts_with("application/grpc") {
         let message = "this is the OTLP/HTTP port: send OTLP/gRPC to the gRPC port (default 4317)";
-        state.ingest.refused(signal, &Refusal::new(ErrorCode::UnsupportedMediaType, Encoding::Protobuf, message));
+        let refusal = Refusal::new(ErrorCode::NotServed, Encoding::Protobuf, message);
+        state.ingest.refused(signal, &refusal);
         let mut response = StatusCode::OK.into_response();
         let headers = response.headers_mut();
         headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/grpc"));
         // UNIMPLEMENTED, in the trailers-only form gRPC allows for an error without a body.
-        headers.insert("grpc-status", HeaderValue::from_static("12"));
+        headers.insert("grpc-status", HeaderValue::from(refusal.code.grpc_code()));
         headers.insert(
             "grpc-message",
             HeaderValue::from_static(
@@ -183,7 +185,10 @@ async fn unrouted(State(state): State<HttpState>, method: Method, uri: Uri, head
             "no OTLP/HTTP endpoint at {method} {path}: send traces to POST /v1/traces and logs to POST /v1/logs on this port"
         ),
     );
-    state.ingest.refused(signal, &refusal);
+    // A GET (a health check, a browser) is no export: answered, not counted.
+    if method == Method::POST {
+        state.ingest.refused(signal, &refusal);
+    }
     refusal.into_response()
 }
 

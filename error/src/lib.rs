@@ -27,6 +27,9 @@ pub enum ErrorCode {
     Overloaded,
     /// A dependency (the disk, the index, the writer) cannot serve now; it may come back.
     Unavailable,
+    /// This process or port does not serve the call at all (no search index, no writer, or
+    /// gRPC sent to the HTTP port): retrying the same call here cannot help.
+    NotServed,
     /// A fault of ours.
     Internal,
 }
@@ -39,13 +42,14 @@ mod grpc {
     pub const PERMISSION_DENIED: i32 = 7;
     pub const RESOURCE_EXHAUSTED: i32 = 8;
     pub const INTERNAL: i32 = 13;
+    pub const UNIMPLEMENTED: i32 = 12;
     pub const UNAVAILABLE: i32 = 14;
     pub const UNAUTHENTICATED: i32 = 16;
 }
 
 impl ErrorCode {
     /// Every code, for tests and documentation.
-    pub const ALL: [ErrorCode; 10] = [
+    pub const ALL: [ErrorCode; 11] = [
         ErrorCode::BadRequest,
         ErrorCode::Unauthenticated,
         ErrorCode::PermissionDenied,
@@ -55,6 +59,7 @@ impl ErrorCode {
         ErrorCode::RateLimited,
         ErrorCode::Overloaded,
         ErrorCode::Unavailable,
+        ErrorCode::NotServed,
         ErrorCode::Internal,
     ];
 
@@ -68,7 +73,7 @@ impl ErrorCode {
             ErrorCode::TooLarge => 413,
             ErrorCode::UnsupportedMediaType => 415,
             ErrorCode::RateLimited => 429,
-            ErrorCode::Overloaded | ErrorCode::Unavailable => 503,
+            ErrorCode::Overloaded | ErrorCode::Unavailable | ErrorCode::NotServed => 503,
             ErrorCode::Internal => 500,
         }
     }
@@ -83,9 +88,10 @@ impl ErrorCode {
             ErrorCode::PermissionDenied => grpc::PERMISSION_DENIED,
             ErrorCode::NotFound => grpc::NOT_FOUND,
             ErrorCode::TooLarge => grpc::RESOURCE_EXHAUSTED,
-            // gRPC has its own framing; a media type never reaches a gRPC method.
+            // As OTLP/HTTP's own receivers answer it in a google.rpc.Status body.
             ErrorCode::UnsupportedMediaType => grpc::UNKNOWN,
             ErrorCode::RateLimited | ErrorCode::Overloaded | ErrorCode::Unavailable => grpc::UNAVAILABLE,
+            ErrorCode::NotServed => grpc::UNIMPLEMENTED,
             ErrorCode::Internal => grpc::INTERNAL,
         }
     }
@@ -107,6 +113,7 @@ impl ErrorCode {
             ErrorCode::RateLimited => "rate_limited",
             ErrorCode::Overloaded => "overloaded",
             ErrorCode::Unavailable => "unavailable",
+            ErrorCode::NotServed => "not_served",
             ErrorCode::Internal => "internal",
         }
     }
@@ -123,12 +130,20 @@ mod tests {
     use super::*;
 
     #[test]
-    fn exactly_the_retryable_codes_answer_503_or_429_and_unavailable() {
+    fn exactly_the_retryable_codes_are_grpc_unavailable_and_answer_429_or_503() {
         for code in ErrorCode::ALL {
-            let retry_status = matches!(code.http_status(), 429 | 503);
-            assert_eq!(code.is_retryable(), retry_status, "{code:?}");
             assert_eq!(code.is_retryable(), code.grpc_code() == grpc::UNAVAILABLE, "{code:?}");
+            if code.is_retryable() {
+                assert!(matches!(code.http_status(), 429 | 503), "{code:?}");
+            }
         }
+    }
+
+    #[test]
+    fn a_call_this_process_does_not_serve_is_not_worth_retrying() {
+        assert_eq!(ErrorCode::NotServed.http_status(), 503);
+        assert_eq!(ErrorCode::NotServed.grpc_code(), grpc::UNIMPLEMENTED);
+        assert!(!ErrorCode::NotServed.is_retryable());
     }
 
     #[test]

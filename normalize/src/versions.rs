@@ -82,24 +82,30 @@ pub fn versions_of(sources: VersionSources<'_, '_>, cfg: &NormalizeConfig) -> BT
 ///
 /// The system text (what `gen_ai.system_instructions` and a `system` message carry) is
 /// hashed, so OpenInference and OTel GenAI agree on the same instructions. A prompt
-/// template wins only when the system text is a rendering of it: then the text holds
-/// per-request values (a customer's tier, retrieved documents) and would fingerprint every
-/// request apart, while the template stays one version. A system text equal to the
-/// template's literal head (the template goes on with the user's turn, `{question}`) holds
-/// no rendered value, so the text itself is hashed.
+/// template wins only when the system text is a rendering of it (it begins with the
+/// template's literal head and goes on with filled-in values): such text holds per-request
+/// values (a customer's tier, retrieved documents) and would fingerprint every request
+/// apart, while the template stays one version. A system text equal to the template's
+/// literal head (the template goes on with the user's turn, `{question}`), or unrelated to
+/// the template (a template of the user's turn only), is hashed itself.
 pub fn instructions_fingerprint(template: Option<&str>, system: Option<&str>) -> Option<String> {
     match (template, system) {
-        (Some(template), Some(system)) if literal_head(template).trim() == system.trim() => {
-            Some(system_instructions_fingerprint(system))
+        // A rendering of the template: its literal head, then the values filled in.
+        (Some(template), Some(system))
+            if is_rendering_of(system, template) && system.trim() != literal_head(template).trim() =>
+        {
+            Some(system_instructions_fingerprint(template))
         }
-        // A template that is all placeholders says nothing of the instructions.
-        (Some(template), Some(system)) if literal_head(template).trim().is_empty() => {
-            Some(system_instructions_fingerprint(system))
-        }
-        (Some(template), _) => Some(system_instructions_fingerprint(template)),
-        (None, Some(system)) => Some(system_instructions_fingerprint(system)),
+        (_, Some(system)) => Some(system_instructions_fingerprint(system)),
+        (Some(template), None) => Some(system_instructions_fingerprint(template)),
         (None, None) => None,
     }
+}
+
+/// Whether `text` begins with the template's literal head, a non-empty one.
+fn is_rendering_of(text: &str, template: &str) -> bool {
+    let head = literal_head(template).trim();
+    !head.is_empty() && text.trim_start().starts_with(head)
 }
 
 /// A template's text before its first placeholder (`{name}`, `{{ name }}`).
@@ -274,5 +280,13 @@ mod tests {
             VersionSources { attrs: &attrs, resource: &resource, llm: None, retrieval: None, tool: Some(&tool) };
         let found = versions_of(sources, &NormalizeConfig::default());
         assert_eq!(found.get(&VersionDimension::ToolSchemaVersion).map(String::as_str), Some("lookup_invoice@4.0.0"));
+    }
+
+    #[test]
+    fn a_template_of_the_users_turn_leaves_the_system_text_to_be_hashed() {
+        let call = LlmCall { system_instructions: Some("You are a helpful assistant.".into()), ..LlmCall::default() };
+        let template = [kv("llm.prompt_template.template", AttrValue::Str("Answer: {question}".into()))];
+        let dim = VersionDimension::SystemInstructionsFingerprint;
+        assert_eq!(versions(&template, &[], Some(&call)).get(&dim), versions(&[], &[], Some(&call)).get(&dim));
     }
 }

@@ -42,6 +42,9 @@ pub enum QueryError {
     /// This process runs without a search index.
     #[error("search index not available")]
     SearchUnavailable,
+    /// A write (a score) was not made durable; nothing of it was stored.
+    #[error("storage unavailable: {0}")]
+    Write(#[source] StoreError),
     /// This process has no writer (a score or hold was sent to a read-only server).
     #[error("this process accepts no writes")]
     WritesUnavailable,
@@ -62,7 +65,10 @@ impl ServiceError for QueryError {
             | QueryError::Search(SearchError::BadCursor(_) | SearchError::Invalid(_)) => ErrorCode::BadRequest,
             QueryError::NotFound { .. } => ErrorCode::NotFound,
             QueryError::Store(e) => e.error_code(),
-            QueryError::SearchUnavailable | QueryError::WritesUnavailable => ErrorCode::Unavailable,
+            QueryError::SearchUnavailable | QueryError::WritesUnavailable => ErrorCode::NotServed,
+            // As ingest answers a store that cannot make a write durable: the sender retries.
+            QueryError::Write(StoreError::QueueFull) => ErrorCode::Overloaded,
+            QueryError::Write(_) => ErrorCode::Unavailable,
             QueryError::Search(SearchError::Index(_)) | QueryError::ReadAborted(_) => ErrorCode::Internal,
         }
     }

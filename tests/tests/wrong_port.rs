@@ -61,5 +61,5 @@ fn grpc_sent_to_the_otlp_http_port_gets_a_grpc_answer_naming_the_grpc_port() {
     });
     assert_eq!(status.code(), tonic::Code::Unimplemented, "{status:?}");
     assert!(status.message().contains("4317"), "{}", status.message());
-    assert_eq!(refused(&server, "unsupported_media_type"), 1.0);
+    assert_eq!(refused(&server, "not_served"), 1.0);
 }
