@@ -12,7 +12,7 @@ use crate::codec::{decode, encode};
 use crate::error::Result;
 use crate::keys::{self, TenantId};
 use crate::model::{LogRecord, Score, Span, SpanId, TraceId, VersionDimension};
-use crate::summary::{Counters, SessionSummary, TraceSummary, VersionStat};
+use crate::summary::{Counters, LogTexts, SessionSummary, TraceSummary, VersionStat};
 
 /// What one export carries into the store.
 #[derive(Debug, Clone, Default)]
@@ -357,16 +357,22 @@ impl Store {
     /// A log record of a trace already summarized (in this group or before) adds its texts to
     /// the summary; one that comes first is folded in when the trace's first span arrives.
     fn fold_log_into_summary(&self, pending: &mut Pending, t: TenantId, log: &LogRecord) -> Result<()> {
-        if !pending.traces.contains_key(&(t, log.trace_id)) {
+        let Some(texts) = LogTexts::of(log) else { return Ok(()) };
+        let key = (t, log.trace_id);
+        if let Some(early) = pending.early_logs.get_mut(&key) {
+            early.push(texts);
+            return Ok(());
+        }
+        if !pending.traces.contains_key(&key) {
             let Some(bytes) = self.traces.get(keys::trace(t, &log.trace_id))? else {
-                pending.early_logs.entry((t, log.trace_id)).or_default().push(log.clone());
+                pending.early_logs.insert(key, vec![texts]);
                 return Ok(());
             };
             let summary = decode::<TraceSummary>("traces", &bytes)?;
-            pending.traces.insert((t, log.trace_id), (Some(summary.start_unix_nano), summary));
+            pending.traces.insert(key, (Some(summary.start_unix_nano), summary));
         }
-        if let Some((_, summary)) = pending.traces.get_mut(&(t, log.trace_id)) {
-            summary.add_log(log);
+        if let Some((_, summary)) = pending.traces.get_mut(&key) {
+            summary.add_log_texts(texts);
         }
         Ok(())
     }
@@ -396,8 +402,8 @@ impl Store {
                         let (_, value) = item.into_inner()?;
                         summary.add_log(&decode::<LogRecord>("logs", &value)?);
                     }
-                    for log in pending.early_logs.remove(&(t, trace_id)).unwrap_or_default() {
-                        summary.add_log(&log);
+                    for texts in pending.early_logs.remove(&(t, trace_id)).unwrap_or_default() {
+                        summary.add_log_texts(texts);
                     }
                     summary
                 }
@@ -700,7 +706,7 @@ struct Pending {
     traces: HashMap<(TenantId, TraceId), (Option<u64>, TraceSummary)>,
     /// Log records of this group whose trace had no summary yet: a span later in the group
     /// may create it, before the records are readable from the keyspace.
-    early_logs: HashMap<(TenantId, TraceId), Vec<LogRecord>>,
+    early_logs: HashMap<(TenantId, TraceId), Vec<LogTexts>>,
     sessions: HashMap<Vec<u8>, SessionSummary>,
     versions: HashMap<Vec<u8>, VersionStat>,
     counters: HashMap<TenantId, Counters>,

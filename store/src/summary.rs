@@ -8,6 +8,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::model::{LogRecord, Message, Span, SpanId, SpanKind, StatusCode, TraceId, VersionDimension};
 
+/// Largest JSON `input.value` / `output.value` read for its one text field.
+const MAX_QUESTION_JSON_BYTES: usize = 16 * 1024;
+
 /// Longest preview of a question or answer kept in a summary.
 const PREVIEW_CHARS: usize = 200;
 
@@ -171,10 +174,15 @@ impl TraceSummary {
     /// Folds one newly stored log record in: its messages stand in for the question and the
     /// answer when no span carries them.
     pub fn add_log(&mut self, log: &LogRecord) {
-        let Some(llm) = &log.llm else { return };
-        let at = log.time_unix_nano;
-        self.offer_question(last_user_text(&llm.input_messages), TextSource::LogEvent, at);
-        self.offer_answer(first_text(&llm.output_messages), TextSource::LogEvent, at);
+        if let Some(texts) = LogTexts::of(log) {
+            self.add_log_texts(texts);
+        }
+    }
+
+    /// Folds in what a log record offered, kept from before the trace had a summary.
+    pub fn add_log_texts(&mut self, texts: LogTexts) {
+        self.offer_question(texts.question, TextSource::LogEvent, texts.at);
+        self.offer_answer(texts.answer, TextSource::LogEvent, texts.at);
     }
 
     fn note_texts(&mut self, span: &Span, is_root: bool) {
@@ -240,11 +248,36 @@ fn plain_text(value: Option<&str>) -> Option<String> {
     if !(text.starts_with('{') || text.starts_with('[')) {
         return Some(text.to_string());
     }
+    // A one-field question object is small; a large JSON input is a request body, and parsing
+    // it on the write path would cost for nothing.
+    if text.len() > MAX_QUESTION_JSON_BYTES {
+        return None;
+    }
     let serde_json::Value::Object(object) = serde_json::from_str::<serde_json::Value>(text).ok()? else { return None };
     let mut strings = object.values().filter_map(|v| v.as_str()).filter(|s| !s.trim().is_empty());
     match (strings.next(), strings.next()) {
         (Some(only), None) if object.len() == 1 => Some(only.trim().to_string()),
         _ => None,
+    }
+}
+
+/// What one log record offers a summary, already shortened: all that is kept of a record
+/// whose trace has no summary yet, rather than the record itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogTexts {
+    question: Option<String>,
+    answer: Option<String>,
+    at: u64,
+}
+
+impl LogTexts {
+    /// The record's question and answer; `None` when it carries neither (most logs), so the
+    /// write path reads no summary for it.
+    pub fn of(log: &LogRecord) -> Option<LogTexts> {
+        let llm = log.llm.as_ref()?;
+        let question = last_user_text(&llm.input_messages).map(|q| preview(&q));
+        let answer = first_text(&llm.output_messages).map(|a| preview(&a));
+        (question.is_some() || answer.is_some()).then_some(LogTexts { question, answer, at: log.time_unix_nano })
     }
 }
 

@@ -154,3 +154,9 @@ fn a_log_record_alone_creates_no_request() {
     assert_eq!(store.counters(T).unwrap().traces, 0);
     assert!(store.trace(T, &TRACE).unwrap().is_none());
 }
+
+#[test]
+fn a_one_field_json_input_too_large_to_be_a_question_is_not_read() {
+    let big = format!(r#"{{"document": "{}"}}"#, "x".repeat(20 * 1024));
+    assert_eq!(summary_after(vec![spans(vec![root(Some(&big), None)])]).question, None);
+}
