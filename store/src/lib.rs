@@ -13,6 +13,7 @@ pub mod model;
 pub mod retention;
 pub mod scores;
 pub mod search;
+pub mod signals;
 pub mod store;
 pub mod summary;
 pub mod writer;

@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::model::{LogRecord, Message, Span, SpanId, SpanKind, StatusCode, TraceId, VersionDimension};
+use crate::signals::Signals;
 
 /// Largest JSON `input.value` / `output.value` read for its one text field.
 const MAX_QUESTION_JSON_BYTES: usize = 16 * 1024;
@@ -72,6 +73,9 @@ pub struct TraceSummary {
     /// The final answer, shortened: see [`TextSource`] for where it is read.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub answer: Option<String>,
+    /// Signals beyond loud failures: sizes, languages, retrieval, tools, cohort attributes.
+    #[serde(default)]
+    pub signals: Signals,
     #[serde(default)]
     question_at: u64,
     #[serde(default)]
@@ -168,6 +172,7 @@ impl TraceSummary {
                 push_unique(&mut self.finish_reasons, reason);
             }
         }
+        self.signals.add_span(span, is_root);
         self.note_texts(span, is_root);
     }
 
@@ -209,6 +214,7 @@ impl TraceSummary {
             || source < self.question_source
             || (source == self.question_source && at < self.question_at);
         if better {
+            self.signals.set_question(&text);
             self.question = Some(preview(&text));
             self.question_at = at;
             self.question_source = source;
@@ -222,6 +228,7 @@ impl TraceSummary {
             || source < self.answer_source
             || (source == self.answer_source && at >= self.answer_at);
         if better {
+            self.signals.set_answer(&text);
             self.answer = Some(preview(&text));
             self.answer_at = at;
             self.answer_source = source;

@@ -1,0 +1,210 @@
+//! Per-request signals beyond loud failures, folded into the trace summary as spans
+//! arrive, so that triage scans a window of summaries and reads no span.
+//!
+//! Everything here is cheap (counts, lengths, a trigram language guess in microseconds):
+//! it runs on the write path. Whatever is relative to the rest of the traffic (is this
+//! answer short *for its service*, is it the same answer many questions got) is decided at
+//! read time from these numbers, never here.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::model::{AttrValue, KeyValue, Span, SpanKind, StatusCode};
+
+/// Retrieved document ids kept for the citation check.
+const MAX_DOC_IDS: usize = 32;
+/// Id-like tokens of the answer kept for the citation check.
+const MAX_ANSWER_REFS: usize = 24;
+/// Tool calls whose duration is kept.
+const MAX_TOOL_TIMINGS: usize = 16;
+/// Root and resource attributes kept for cohorts.
+const MAX_ATTRIBUTES: usize = 24;
+/// Longest attribute value that is still a category, not free text.
+const MAX_ATTRIBUTE_CHARS: usize = 64;
+
+/// What a request's spans say beyond errors: sizes, languages, retrieval, tools.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Signals {
+    /// Characters of the user's question (whole, not the preview).
+    #[serde(default)]
+    pub question_chars: u32,
+    /// Characters of the final answer.
+    #[serde(default)]
+    pub answer_chars: u32,
+    /// ISO 639-1 language of the question, when it can be told.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub question_language: Option<String>,
+    /// ISO 639-1 language of the answer, when it can be told.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub answer_language: Option<String>,
+    /// Tool calls that failed (error status or an error recorded on the span).
+    #[serde(default)]
+    pub tool_errors: u32,
+    /// Retrieval spans.
+    #[serde(default)]
+    pub retrievals: u32,
+    /// Documents they returned.
+    #[serde(default)]
+    pub documents: u32,
+    /// Best document score.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub top_score: Option<f64>,
+    /// Sum of document scores, over `scored_documents`.
+    #[serde(default)]
+    pub score_sum: f64,
+    /// Documents that carried a score.
+    #[serde(default)]
+    pub scored_documents: u32,
+    /// Ids of the retrieved documents (first few).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub doc_ids: Vec<String>,
+    /// Id-like tokens of the final answer (with a digit), to tell whether it cites a document.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub answer_refs: Vec<String>,
+    /// Name and duration of each tool call (first few), for latency shifts per tool.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tool_timings: Vec<ToolTiming>,
+    /// A model call produced as many output tokens as its `max_tokens` allowed.
+    #[serde(default)]
+    pub hit_max_tokens: bool,
+    /// Low-cardinality string attributes of the root span, and of its resource (`resource.` prefix).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub attributes: BTreeMap<String, String>,
+}
+
+/// One tool call's name and how long it took.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ToolTiming {
+    /// Tool name.
+    pub name: String,
+    /// Duration, milliseconds.
+    pub millis: f64,
+    /// Whether the call failed.
+    #[serde(default)]
+    pub failed: bool,
+}
+
+impl Signals {
+    /// Mean document score, when any document was scored.
+    pub fn mean_score(&self) -> Option<f64> {
+        (self.scored_documents > 0).then(|| self.score_sum / f64::from(self.scored_documents))
+    }
+
+    /// Whether the answer names one of the retrieved documents; `None` when nothing was
+    /// retrieved or there is no answer to look in.
+    pub fn cites_a_document(&self) -> Option<bool> {
+        if self.doc_ids.is_empty() || self.answer_chars == 0 {
+            return None;
+        }
+        Some(self.doc_ids.iter().any(|id| self.answer_refs.iter().any(|r| r == id)))
+    }
+
+    /// Folds one span in.
+    pub(crate) fn add_span(&mut self, span: &Span, is_root: bool) {
+        if span.kind == SpanKind::Tool {
+            let failed = span.status == StatusCode::Error || span.error.is_some();
+            self.tool_errors += u32::from(failed);
+            if self.tool_timings.len() < MAX_TOOL_TIMINGS {
+                let name = span.tool.as_ref().and_then(|t| t.name.clone()).unwrap_or_else(|| span.name.clone());
+                let millis = span.end_unix_nano.saturating_sub(span.start_unix_nano) as f64 / 1e6;
+                self.tool_timings.push(ToolTiming { name, millis, failed });
+            }
+        }
+        if let Some(retrieval) = &span.retrieval {
+            self.retrievals += 1;
+            self.documents += retrieval.documents.len() as u32;
+            for doc in &retrieval.documents {
+                if let Some(score) = doc.score.filter(|s| s.is_finite()) {
+                    self.top_score = Some(self.top_score.map_or(score, |t| t.max(score)));
+                    self.score_sum += score;
+                    self.scored_documents += 1;
+                }
+                if let Some(id) = &doc.id {
+                    if self.doc_ids.len() < MAX_DOC_IDS && !self.doc_ids.contains(id) {
+                        self.doc_ids.push(id.clone());
+                    }
+                }
+            }
+        } else if span.kind == SpanKind::Retrieval {
+            self.retrievals += 1;
+        }
+        if let Some(llm) = &span.llm {
+            let limit = ["max_tokens", "max_completion_tokens", "max_output_tokens"]
+                .iter()
+                .find_map(|k| llm.parameters.get(*k).and_then(serde_json::Value::as_i64));
+            if let (Some(limit), Some(output)) = (limit, llm.usage.output) {
+                self.hit_max_tokens |= limit > 0 && output >= limit;
+            }
+        }
+        if is_root {
+            self.attributes.clear();
+            add_attributes(&mut self.attributes, "resource.", &span.raw.resource);
+            add_attributes(&mut self.attributes, "", &span.raw.attributes);
+        }
+    }
+
+    /// Records the question chosen for the summary.
+    pub(crate) fn set_question(&mut self, text: &str) {
+        self.question_chars = text.chars().count() as u32;
+        self.question_language = tracehound_language::identify(text).map(str::to_string);
+    }
+
+    /// Records the answer chosen for the summary.
+    pub(crate) fn set_answer(&mut self, text: &str) {
+        self.answer_chars = text.chars().count() as u32;
+        self.answer_language = tracehound_language::identify(text).map(str::to_string);
+        self.answer_refs.clear();
+        for token in text.split(|c: char| !(c.is_alphanumeric() || matches!(c, '-' | '_' | '.'))) {
+            let token = token.trim_matches('.');
+            if token.len() >= 2
+                && token.len() <= 64
+                && token.chars().any(|c| c.is_ascii_digit())
+                && !self.answer_refs.iter().any(|r| r == token)
+            {
+                self.answer_refs.push(token.to_string());
+                if self.answer_refs.len() >= MAX_ANSWER_REFS {
+                    break;
+                }
+            }
+        }
+    }
+}
+
+fn add_attributes(out: &mut BTreeMap<String, String>, prefix: &str, attributes: &[KeyValue]) {
+    for kv in attributes {
+        if out.len() >= MAX_ATTRIBUTES {
+            return;
+        }
+        let Some(AttrValue::Str(text)) = &kv.value else { continue };
+        if text.is_empty() || text.chars().count() > MAX_ATTRIBUTE_CHARS || is_not_a_category(&kv.key) {
+            continue;
+        }
+        out.insert(format!("{prefix}{}", kv.key), text.clone());
+    }
+}
+
+/// Keys whose values are identifiers, texts or versions: each splits requests into cohorts
+/// of one, or is already a version dimension of its own.
+fn is_not_a_category(key: &str) -> bool {
+    let key = key.to_ascii_lowercase();
+    key.ends_with(".id")
+        || key.ends_with("_id")
+        || key == "id"
+        || key.contains("conversation")
+        || key.contains("input")
+        || key.contains("output")
+        || key.contains("prompt")
+        || key.contains("message")
+        || key.contains("query")
+        || key.starts_with("telemetry.sdk")
+        || key.contains("instance")
+        || key.contains("version")
+        || key.contains("host")
+        || key.contains("process.")
+        || key == "service.name"
+        || key.contains("model")
+        || key.contains("fingerprint")
+        || key.contains("url")
+        || key.contains("path")
+}
