@@ -20,6 +20,7 @@ pub mod stats;
 pub mod text;
 pub mod time_range;
 pub mod timestamp;
+pub mod triage;
 pub mod versions;
 pub mod views;
 

@@ -1,0 +1,436 @@
+//! The window as triage sees it: one compact record per request, read from the trace
+//! summaries alone (no span is read), and the per-request "suspect" decision.
+//!
+//! # Suspect: a failure the user saw, loud or silent
+//!
+//! A request is **suspect** when it failed loudly (an error on any span, a failed tool
+//! call, a model call stopped by its token limit or a content filter, a refusal, a failing
+//! eval or feedback score), or when the silent evidence agrees. Every silent threshold is
+//! relative to the window's own traffic of the same service, so no phrase and no
+//! app-specific number decides:
+//! - `no_documents`: a retrieval ran and returned nothing;
+//! - `low_top_score`: the best document scored below the service's median − 6 MAD;
+//! - `short`: the answer is under 0.35 × the service's median answer length (or absent);
+//! - `repeated`: the same answer skeleton (lower-cased, digits and `[...]` masked) answered
+//!   at least max(5, 0.5% of the window) *different* questions: the generic "no answer"
+//!   an app gives whatever it was asked, in any wording and any language;
+//! - `no_citation`: the service cites a retrieved document in ≥ 80% of its answers, and
+//!   this answer cites none of its own;
+//! - `language_mismatch`: question and answer are both identified, in different languages.
+//!
+//! silent = no_documents ∨ language_mismatch ∨ (low_top_score ∧ (short ∨ no_citation))
+//! ∨ (repeated ∧ (short ∨ no_citation)) ∨ (short ∧ no_citation). One weak cue alone never
+//! makes a request suspect. **Abstention** ("no answer": the model has no information,
+//! cannot find it, or answers generically) is `repeated` or `no_documents` together with a
+//! short or uncited answer: it is decided by what the traffic repeats, not by a phrase list.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::hash::{DefaultHasher, Hash, Hasher};
+
+use tracehound_store::model::{ScoreTargetKind, TraceId, VersionDimension};
+use tracehound_store::signals::ToolTiming;
+use tracehound_store::summary::TraceSummary;
+use tracehound_store::{Store, TenantId};
+
+use crate::assess::{is_refusal_text, FAILING_LABELS};
+use crate::error::QueryError;
+
+/// Requests one triage reads at most; the answer says when it stopped there.
+pub const MAX_REQUESTS: usize = 250_000;
+
+/// Why a request is suspect: one bit each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Cue {
+    /// A span ended in error.
+    Error,
+    /// A tool call failed.
+    ToolError,
+    /// A model call hit its token limit.
+    Truncated,
+    /// A content filter stopped a model call.
+    ContentFilter,
+    /// The answer refuses.
+    Refusal,
+    /// An eval or feedback score failed it.
+    FailingScore,
+    /// A retrieval returned no document.
+    NoDocuments,
+    /// The best document scored far below the service's usual.
+    LowTopScore,
+    /// The answer is far shorter than the service's usual.
+    Short,
+    /// The same answer was given to many different questions.
+    Repeated,
+    /// The answer cites none of its retrieved documents, where the service usually does.
+    NoCitation,
+    /// Question and answer are in different languages.
+    LanguageMismatch,
+}
+
+impl Cue {
+    /// Every cue, in bit order.
+    pub const ALL: [Cue; 12] = [
+        Cue::Error,
+        Cue::ToolError,
+        Cue::Truncated,
+        Cue::ContentFilter,
+        Cue::Refusal,
+        Cue::FailingScore,
+        Cue::NoDocuments,
+        Cue::LowTopScore,
+        Cue::Short,
+        Cue::Repeated,
+        Cue::NoCitation,
+        Cue::LanguageMismatch,
+    ];
+
+    /// The snake_case name in answers.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Cue::Error => "error",
+            Cue::ToolError => "tool_error",
+            Cue::Truncated => "truncated",
+            Cue::ContentFilter => "content_filter",
+            Cue::Refusal => "refusal",
+            Cue::FailingScore => "failing_score",
+            Cue::NoDocuments => "no_documents",
+            Cue::LowTopScore => "low_top_score",
+            Cue::Short => "short",
+            Cue::Repeated => "repeated",
+            Cue::NoCitation => "no_citation",
+            Cue::LanguageMismatch => "language_mismatch",
+        }
+    }
+
+    fn bit(self) -> u16 {
+        1 << (self as u16)
+    }
+}
+
+/// One request, compact: what triage needs and nothing more.
+#[derive(Debug, Clone)]
+pub struct Request {
+    /// Trace id.
+    pub trace_id: TraceId,
+    /// Request id, else the trace id in hex.
+    pub request_id: String,
+    /// Root start, Unix ns.
+    pub start: u64,
+    /// Wall time of the request, ms.
+    pub latency_ms: f64,
+    /// Service.
+    pub service: String,
+    /// User, when known.
+    pub user: Option<String>,
+    /// Version values per dimension.
+    pub versions: BTreeMap<VersionDimension, Vec<String>>,
+    /// ISO 639-1 language of the question.
+    pub question_language: Option<String>,
+    /// Question length, characters.
+    pub question_chars: u32,
+    /// Answer length, characters.
+    pub answer_chars: u32,
+    /// Output tokens.
+    pub output_tokens: i64,
+    /// Documents retrieved.
+    pub documents: u32,
+    /// Best document score.
+    pub top_score: Option<f64>,
+    /// Tool calls with their durations.
+    pub tools: Vec<ToolTiming>,
+    /// Low-cardinality root and resource attributes.
+    pub attributes: BTreeMap<String, String>,
+    /// Cues, one bit per [`Cue`].
+    pub cues: u16,
+    /// Whether the request counts as failing (loud or silent).
+    pub suspect: bool,
+    loud: u16,
+    answer_language: Option<String>,
+    cites: Option<bool>,
+    retrievals: u32,
+    question_key: u64,
+    skeleton: Option<u64>,
+}
+
+impl Request {
+    /// Whether a cue holds.
+    pub fn has(&self, cue: Cue) -> bool {
+        self.cues & cue.bit() != 0
+    }
+
+    /// The cues that hold.
+    pub fn cue_names(&self) -> Vec<&'static str> {
+        Cue::ALL.iter().filter(|c| self.has(**c)).map(|c| c.as_str()).collect()
+    }
+
+    fn from_summary(summary: TraceSummary, failing_score: bool) -> Request {
+        let signals = summary.signals;
+        let mut loud = 0u16;
+        if summary.error_count > 0 {
+            loud |= Cue::Error.bit();
+        }
+        if signals.tool_errors > 0 {
+            loud |= Cue::ToolError.bit();
+        }
+        for reason in &summary.finish_reasons {
+            match reason.as_str() {
+                "length" | "max_tokens" | "MAX_TOKENS" => loud |= Cue::Truncated.bit(),
+                "content_filter" | "safety" | "SAFETY" | "refusal" => loud |= Cue::ContentFilter.bit(),
+                _ => {}
+            }
+        }
+        if signals.hit_max_tokens {
+            loud |= Cue::Truncated.bit();
+        }
+        if summary.answer.as_deref().is_some_and(is_refusal_text) {
+            loud |= Cue::Refusal.bit();
+        }
+        if failing_score {
+            loud |= Cue::FailingScore.bit();
+        }
+        let question_key = hash_of(summary.question.as_deref().unwrap_or(""));
+        let skeleton = summary.answer.as_deref().map(skeleton);
+        Request {
+            request_id: summary.request_id.clone().unwrap_or_else(|| hex::encode(summary.trace_id)),
+            trace_id: summary.trace_id,
+            start: summary.start_unix_nano,
+            latency_ms: summary.end_unix_nano.saturating_sub(summary.start_unix_nano) as f64 / 1e6,
+            service: summary.service,
+            user: summary.user_id,
+            versions: summary.versions,
+            question_language: signals.question_language,
+            question_chars: signals.question_chars,
+            answer_chars: signals.answer_chars,
+            output_tokens: summary.output_tokens,
+            documents: signals.documents,
+            top_score: signals.top_score,
+            tools: signals.tool_timings,
+            attributes: signals.attributes,
+            cues: loud,
+            suspect: false,
+            loud,
+            answer_language: signals.answer_language,
+            cites: if signals.doc_ids.is_empty() || signals.answer_chars == 0 {
+                None
+            } else {
+                Some(signals.doc_ids.iter().any(|id| signals.answer_refs.iter().any(|r| r == id)))
+            },
+            retrievals: signals.retrievals,
+            question_key,
+            skeleton,
+        }
+    }
+}
+
+/// Every request starting in `[since, until)`, oldest first, with its scores joined; and
+/// whether the scan stopped at [`MAX_REQUESTS`].
+pub fn scan(store: &Store, tenant: TenantId, since: u64, until: u64) -> Result<(Vec<Request>, bool), QueryError> {
+    let mut summaries = Vec::new();
+    let mut before = None;
+    let mut truncated = false;
+    loop {
+        let page = store.recent_traces(tenant, since, until, before, 1024)?;
+        let Some(last) = page.last() else { break };
+        before = Some((last.start_unix_nano, last.trace_id));
+        let full = page.len() == 1024;
+        summaries.extend(page);
+        if summaries.len() >= MAX_REQUESTS {
+            summaries.truncate(MAX_REQUESTS);
+            truncated = true;
+            break;
+        }
+        if !full {
+            break;
+        }
+    }
+    let failing = failing_targets(store, tenant, since)?;
+    let mut out: Vec<Request> = summaries
+        .into_iter()
+        .map(|s| {
+            let hex_id = hex::encode(s.trace_id);
+            let judged = failing.contains(&hex_id) || s.request_ids.iter().any(|r| failing.contains(r));
+            Request::from_summary(s, judged)
+        })
+        .collect();
+    out.sort_by_key(|r| (r.start, r.trace_id));
+    Ok((out, truncated))
+}
+
+/// The traces and requests (by id) that a failing score judges.
+fn failing_targets(store: &Store, tenant: TenantId, since: u64) -> Result<HashSet<String>, QueryError> {
+    let mut out = HashSet::new();
+    for score in store.scores_between(tenant, since, u64::MAX)? {
+        let by_label =
+            score.label.as_deref().is_some_and(|l| FAILING_LABELS.contains(&l.trim().to_lowercase().as_str()));
+        let by_value = score.label.is_none() && score.value.is_some_and(|v| (0.0..0.5).contains(&v));
+        if !(by_label || by_value) {
+            continue;
+        }
+        match score.target_kind {
+            ScoreTargetKind::Span => {
+                if let Some(trace) = &score.trace_id {
+                    out.insert(trace.to_ascii_lowercase());
+                }
+            }
+            ScoreTargetKind::Session => {}
+            _ => {
+                out.insert(score.target_id.clone());
+                out.insert(score.target_id.to_ascii_lowercase());
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Decides every request's silent cues and suspect mark from the window's own traffic.
+pub fn mark_suspects(requests: &mut [Request]) {
+    let mut by_service: HashMap<&str, ServiceNorms> = HashMap::new();
+    {
+        let mut samples: HashMap<&str, Samples> = HashMap::new();
+        for r in requests.iter() {
+            let s = samples.entry(r.service.as_str()).or_default();
+            if r.answer_chars > 0 {
+                s.0.push(f64::from(r.answer_chars));
+            }
+            if let Some(top) = r.top_score {
+                s.1.push(top);
+            }
+            if let Some(cites) = r.cites {
+                s.2 += 1;
+                s.3 += usize::from(cites);
+            }
+        }
+        for (service, (mut answers, mut tops, with_docs, citing)) in samples {
+            let answer_median = median(&mut answers);
+            let top_median = median(&mut tops);
+            let top_mad = top_median.map(|m| {
+                let mut deviations: Vec<f64> = tops.iter().map(|t| (t - m).abs()).collect();
+                median(&mut deviations).unwrap_or(0.0).max(0.01)
+            });
+            by_service.insert(
+                service,
+                ServiceNorms {
+                    short_below: answer_median.map(|m| 0.35 * m),
+                    low_top_below: top_median.zip(top_mad).map(|(m, mad)| m - 6.0 * mad),
+                    cites: with_docs >= 20 && citing as f64 >= 0.8 * with_docs as f64,
+                },
+            );
+        }
+    }
+    let mut questions_per_skeleton: HashMap<u64, HashSet<u64>> = HashMap::new();
+    for r in requests.iter() {
+        if let Some(skeleton) = r.skeleton {
+            questions_per_skeleton.entry(skeleton).or_default().insert(r.question_key);
+        }
+    }
+    let repeat_floor = 5usize.max(requests.len() / 200);
+    let cues: Vec<u16> = requests
+        .iter()
+        .map(|r| {
+            let norms = by_service.get(r.service.as_str());
+            let mut cues = r.loud;
+            if r.retrievals > 0 && r.documents == 0 {
+                cues |= Cue::NoDocuments.bit();
+            }
+            if let (Some(top), Some(below)) = (r.top_score, norms.and_then(|n| n.low_top_below)) {
+                if top < below {
+                    cues |= Cue::LowTopScore.bit();
+                }
+            }
+            if let Some(below) = norms.and_then(|n| n.short_below) {
+                if f64::from(r.answer_chars) < below {
+                    cues |= Cue::Short.bit();
+                }
+            }
+            if r.skeleton.and_then(|s| questions_per_skeleton.get(&s)).is_some_and(|q| q.len() >= repeat_floor) {
+                cues |= Cue::Repeated.bit();
+            }
+            if norms.is_some_and(|n| n.cites) && r.cites == Some(false) {
+                cues |= Cue::NoCitation.bit();
+            }
+            if let (Some(q), Some(a)) = (&r.question_language, &r.answer_language) {
+                if q != a {
+                    cues |= Cue::LanguageMismatch.bit();
+                }
+            }
+            cues
+        })
+        .collect();
+    for (r, cues) in requests.iter_mut().zip(cues) {
+        r.cues = cues;
+        let has = |c: Cue| cues & c.bit() != 0;
+        let weak = has(Cue::Short) || has(Cue::NoCitation);
+        let silent = has(Cue::NoDocuments)
+            || has(Cue::LanguageMismatch)
+            || (has(Cue::LowTopScore) && weak)
+            || (has(Cue::Repeated) && weak)
+            || (has(Cue::Short) && has(Cue::NoCitation));
+        r.suspect = r.loud != 0 || silent;
+    }
+}
+
+/// One service's answer lengths, top scores, answers with documents, and those citing one.
+type Samples = (Vec<f64>, Vec<f64>, usize, usize);
+
+struct ServiceNorms {
+    short_below: Option<f64>,
+    low_top_below: Option<f64>,
+    cites: bool,
+}
+
+fn median(values: &mut [f64]) -> Option<f64> {
+    if values.is_empty() {
+        return None;
+    }
+    values.sort_by(f64::total_cmp);
+    Some(values[values.len() / 2])
+}
+
+fn hash_of(text: &str) -> u64 {
+    let mut hasher = DefaultHasher::new();
+    text.hash(&mut hasher);
+    hasher.finish()
+}
+
+/// An answer with what varies per request masked: case, digits, bracketed citations,
+/// spacing. Two answers with one skeleton say the same thing.
+fn skeleton(answer: &str) -> u64 {
+    let mut out = String::with_capacity(answer.len());
+    let mut depth = 0usize;
+    let mut last_space = true;
+    for c in answer.chars().flat_map(char::to_lowercase) {
+        match c {
+            '[' => depth += 1,
+            ']' => depth = depth.saturating_sub(1),
+            _ if depth > 0 => {}
+            c if c.is_ascii_digit() => {
+                if !out.ends_with('#') {
+                    out.push('#');
+                }
+                last_space = false;
+            }
+            c if c.is_whitespace() => {
+                if !last_space {
+                    out.push(' ');
+                }
+                last_space = true;
+            }
+            c => {
+                out.push(c);
+                last_space = false;
+            }
+        }
+    }
+    hash_of(out.trim())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn answers_that_differ_only_in_numbers_and_citations_share_a_skeleton() {
+        assert_eq!(skeleton("Order 123 ships  [doc:kb-1] today."), skeleton("order 98 ships [doc:kb-7] today."));
+        assert_ne!(skeleton("Order 123 ships today."), skeleton("Order 123 was cancelled."));
+    }
+}
