@@ -16,6 +16,7 @@ pub mod router;
 pub mod server_timing;
 pub mod signin;
 pub mod state;
+pub mod triage_api;
 pub mod ui;
 
 pub use error::ApiError;

@@ -12,7 +12,7 @@ use utoipa::OpenApi;
 
 use crate::access::{guard, BearerAuth};
 use crate::state::{AccessState, ApiState};
-use crate::{audit_api, evidence_api, holds_api, metrics, requests_api, server_timing, signin, ui};
+use crate::{audit_api, evidence_api, holds_api, metrics, requests_api, server_timing, signin, triage_api, ui};
 
 /// The API's router; the binary merges it into its own and serves it.
 pub fn router(state: ApiState) -> Router {
@@ -33,6 +33,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/api/v1/versions", get(evidence_api::get_versions))
         .route("/api/v1/compare", get(evidence_api::get_compare))
         .route("/api/v1/postmortem", get(evidence_api::get_postmortem))
+        .route("/api/v1/triage", get(triage_api::get_triage))
         .route("/metrics", get(metrics::get_metrics))
         .merge(ui::router())
         .fallback(requests_api::unrouted)
@@ -67,6 +68,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
         evidence_api::get_versions,
         evidence_api::get_compare,
         evidence_api::get_postmortem,
+        triage_api::get_triage,
         metrics::get_metrics,
         audit_api::get_audit
     ),

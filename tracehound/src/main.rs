@@ -30,6 +30,8 @@ enum Command {
     Failing(tracehound_cli::evidence_cli::FailingArgs),
     /// The postmortem evidence bundle as Markdown (`tracehound postmortem --since … --until … > postmortem.md`).
     Postmortem(tracehound_cli::evidence_cli::PostmortemArgs),
+    /// Did quality shift, when, and which layer and value explain it (`tracehound triage --since 3h`).
+    Triage(tracehound_cli::triage_cli::TriageArgs),
     /// Spans, requests, sessions, disk use by part, oldest data, index lag, retention and holds.
     Stats(tracehound_cli::stats::StatsArgs),
     /// Rebuild the search index from the store (server stopped).
@@ -61,6 +63,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Search(args) => Ok(tracehound_cli::cli::search(&args)?),
         Command::Failing(args) => Ok(tracehound_cli::evidence_cli::failing(&args)?),
         Command::Postmortem(args) => Ok(tracehound_cli::evidence_cli::postmortem(&args)?),
+        Command::Triage(args) => Ok(tracehound_cli::triage_cli::triage(&args)?),
         Command::Stats(args) => Ok(tracehound_cli::stats::run(&args)?),
         Command::Reindex(args) => reindex::run(args),
         Command::Keys(args) => keys_cmd::run(args),

@@ -1,0 +1,41 @@
+//! `GET /api/v1/triage`: did quality shift, when, and which layer and value explain it.
+
+use axum::extract::State;
+use axum::Json;
+use tracehound_query::failing::Window;
+use tracehound_query::time_range::{now_unix_nanos, parse_time_bound};
+use tracehound_query::triage::{self, Triage, TriageParams, DEFAULT_WINDOW_NANOS};
+use tracehound_query::ErrorBody;
+
+use crate::error::ApiError;
+use crate::state::{run_blocking, ApiQuery, ApiState, Tenant};
+
+/// The triage verdict of a window, in the triage order (infra, data, prompt, model).
+#[utoipa::path(
+    get,
+    path = "/api/v1/triage",
+    params(TriageParams),
+    responses(
+        (status = 200, description = "The verdict, its evidence, and what was ruled out", body = Triage),
+        (status = 400, description = "A parameter could not be read", body = ErrorBody)
+    )
+)]
+pub async fn get_triage(
+    State(state): State<ApiState>,
+    Tenant(tenant): Tenant,
+    ApiQuery(params): ApiQuery<TriageParams>,
+) -> Result<Json<Triage>, ApiError> {
+    let now = now_unix_nanos();
+    let window = Window::parse(params.since.as_deref(), params.until.as_deref(), now, DEFAULT_WINDOW_NANOS)?;
+    let baseline_since = match params.baseline_since.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+        Some(text) => {
+            let at = parse_time_bound(text, now).map_err(|e| ApiError::invalid("baseline_since", e.to_string()))?;
+            if at >= window.since {
+                return Err(ApiError::invalid("baseline_since", format!("{text:?} is not before since")));
+            }
+            Some(at)
+        }
+        None => None,
+    };
+    run_blocking(&state, move |store| triage::triage(store, tenant, window, baseline_since)).await.map(Json)
+}
