@@ -11,7 +11,8 @@ use crate::assess::{scan_window, Assessed, Criteria};
 use crate::compare::{compare_assessed, default_baseline, dimension_values, CompareAnswer};
 use crate::error::QueryError;
 use crate::failing::{choose_diverse, examples, FailingExample, Window, WindowView};
-use crate::timestamp::format_rfc3339;
+use crate::timestamp::{format_rfc3339, parse_rfc3339};
+use crate::triage::{triage, Triage};
 use crate::versions::{
     changes_between, per_request_dimensions, share, version_values, DimensionVersions, VersionChange,
 };
@@ -136,8 +137,12 @@ pub struct Postmortem {
     pub timeline: Vec<TimelineEvent>,
     /// Failing requests with their whole context.
     pub evidence: Vec<FailingExample>,
-    /// Which layer changed, and which are ruled out.
+    /// Which layer changed, and which are ruled out: from the triage verdict, in the triage
+    /// order (infra, data, prompt, model), when the window holds enough requests to split;
+    /// else from the comparison with the baseline.
     pub hints: Vec<Hint>,
+    /// The triage verdict over the baseline and the incident window together.
+    pub triage: Triage,
     /// The comparison the hints come from.
     pub compare: CompareAnswer,
     /// True when a window held more requests than one scan reads.
@@ -166,17 +171,19 @@ pub fn postmortem(
         changes_between(store, tenant, incident.since.saturating_sub(CHANGE_LOOKBACK_NANOS), incident.until)?;
     changes.retain(|c| !noisy.contains(&c.dimension));
     let chosen = choose_diverse(&now, evidence);
-    let hints = hints(&compare, &changes);
+    let verdict = triage(store, tenant, incident, Some(baseline.since))?;
+    let hints = if verdict.shift.is_some() { triage_hints(&verdict) } else { hints(&compare, &changes) };
     Ok(Postmortem {
         window: incident.into(),
         baseline: baseline.into(),
         scope: scope(&now),
         detection: detection(&now),
         versions,
-        timeline: timeline(&now, &changes, &compare),
+        timeline: timeline(&now, &changes, &compare, &verdict),
         changes,
         evidence: examples(store, tenant, &now, &chosen)?,
         hints,
+        triage: verdict,
         compare,
         truncated: t1 || t2,
     })
@@ -258,8 +265,20 @@ fn detection(now: &[Assessed]) -> Detection {
     }
 }
 
-fn timeline(now: &[Assessed], changes: &[VersionChange], compare: &CompareAnswer) -> Vec<TimelineEvent> {
+fn timeline(
+    now: &[Assessed],
+    changes: &[VersionChange],
+    compare: &CompareAnswer,
+    verdict: &Triage,
+) -> Vec<TimelineEvent> {
     let mut events: Vec<(u64, String)> = Vec::new();
+    if let Some(at) = verdict.onset.as_deref().and_then(|t| parse_rfc3339(t).ok()) {
+        let what = match (&verdict.dimension, &verdict.value) {
+            (Some(d), Some(v)) => format!("quality shifted (triage onset); cause {d} {v}"),
+            _ => "quality shifted (triage onset)".to_string(),
+        };
+        events.push((at, what));
+    }
     let suspects: BTreeSet<(&str, &str)> =
         compare.over_represented.iter().map(|o| (o.dimension.as_str(), o.value.as_str())).collect();
     let first_failing = now.iter().filter(|a| a.failing()).min_by_key(|a| a.summary.start_unix_nano);
@@ -304,6 +323,25 @@ fn peak(now: &[Assessed]) -> Option<(u64, usize, u64)> {
         }
     }
     Some((best.0, best.1, width))
+}
+
+/// The classification read off the triage verdict: the cause's layer is the suspect, each
+/// other layer is ruled out with what its step found.
+fn triage_hints(verdict: &Triage) -> Vec<Hint> {
+    verdict
+        .steps
+        .iter()
+        .filter(|s| s.layer != "detect")
+        .map(|s| {
+            let suspect = verdict.layer.as_deref() == Some(s.layer.as_str());
+            let reason = if verdict.incident {
+                s.finding.clone()
+            } else {
+                format!("quality did not shift beyond noise: {}", s.finding)
+            };
+            Hint { layer: s.layer.clone(), verdict: if suspect { "suspect" } else { "ruled_out" }.to_string(), reason }
+        })
+        .collect()
 }
 
 const LAYERS: [(&str, &[&str]); 5] = [

@@ -112,6 +112,11 @@ fn write_all(pm: &Postmortem, md: &mut String) -> std::fmt::Result {
     }
 
     writeln!(md, "\n## Classification hints\n")?;
+    if pm.triage.shift.is_some() {
+        writeln!(md, "From the triage verdict, in the triage order. {}\n", triage_line(&pm.triage))?;
+    } else {
+        writeln!(md, "Too few requests for triage; from the comparison with the baseline.\n")?;
+    }
     writeln!(md, "| layer | verdict | why |\n|---|---|---|")?;
     for h in &pm.hints {
         writeln!(md, "| {} | {} | {} |", h.layer, h.verdict.replace('_', " "), cell(&h.reason))?;
@@ -277,5 +282,19 @@ fn human_seconds(s: f64) -> String {
         format!("{:.1} min", s / 60.0)
     } else {
         format!("{:.1} h", s / 3_600.0)
+    }
+}
+
+/// One sentence of the verdict: the onset and the cause, or that nothing shifted.
+fn triage_line(t: &crate::triage::Triage) -> String {
+    match (&t.onset, &t.layer, &t.dimension, &t.value) {
+        (Some(onset), Some(layer), Some(dim), Some(value)) => format!(
+            "Quality shifted at {onset}; cause: {layer} · {dim} `{}`{}, explaining {:.0}% of the excess failures.",
+            value,
+            t.previous.as_deref().map(|p| format!(" (was `{p}`)")).unwrap_or_default(),
+            t.explains * 100.0
+        ),
+        (Some(onset), ..) => format!("Quality shifted at {onset}; no changed value explains it."),
+        _ => "Quality did not shift beyond noise.".to_string(),
     }
 }

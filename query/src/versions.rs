@@ -14,6 +14,9 @@ use crate::error::QueryError;
 use crate::failing::{Window, WindowView};
 use crate::timestamp::format_rfc3339;
 
+/// The store's opening stretch, at most: values first seen in it were live before the store.
+pub const CHANGE_WARM_UP_NANOS: u64 = 10 * 60 * 1_000_000_000;
+
 /// Query string of `GET /api/v1/versions`.
 #[derive(Debug, Clone, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -157,12 +160,33 @@ pub fn version_values(
     Ok(out)
 }
 
-/// Values the store first saw in `[from, to)`, oldest first.
+/// Values the store first saw in `[from, to)` that really changed something, oldest first.
+///
+/// Every value is "first seen" when the store begins; those are not changes. A value counts
+/// when another value of its dimension (of its tool, for a tool schema) was seen before it,
+/// and it was first seen after the store's opening stretch: ten minutes, or a tenth of what
+/// the store holds when that is shorter.
 pub fn changes_between(store: &Store, tenant: TenantId, from: u64, to: u64) -> Result<Vec<VersionChange>, QueryError> {
-    let mut out: Vec<VersionChange> = store
-        .version_stats(tenant)?
+    let stats = store.version_stats(tenant)?;
+    let origin = stats.iter().map(|(_, s)| s.first_seen).min().unwrap_or(0);
+    let last = stats.iter().map(|(_, s)| s.last_seen).max().unwrap_or(0);
+    let opening = (last.saturating_sub(origin) / 10).min(CHANGE_WARM_UP_NANOS);
+    let scope = |dim: VersionDimension, value: &str| -> (VersionDimension, String) {
+        match dim {
+            VersionDimension::ToolSchemaVersion => (dim, value.split_once('@').map_or("", |(t, _)| t).to_string()),
+            _ => (dim, String::new()),
+        }
+    };
+    let mut earliest: BTreeMap<(VersionDimension, String), u64> = BTreeMap::new();
+    for (dim, s) in &stats {
+        let e = earliest.entry(scope(*dim, &s.value)).or_insert(u64::MAX);
+        *e = (*e).min(s.first_seen);
+    }
+    let mut out: Vec<VersionChange> = stats
         .into_iter()
         .filter(|(_, s)| s.first_seen >= from && s.first_seen < to)
+        .filter(|(_, s)| s.first_seen > origin.saturating_add(opening))
+        .filter(|(d, s)| earliest.get(&scope(*d, &s.value)).is_some_and(|e| *e < s.first_seen))
         .map(|(d, s)| VersionChange {
             dimension: d.as_str().to_string(),
             value: s.value,

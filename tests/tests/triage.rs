@@ -209,3 +209,30 @@ fn a_window_that_ends_before_it_starts_is_refused_by_name() {
     assert_eq!(status, 400, "{body}");
     assert!(body.to_string().contains("baseline_since"), "{body}");
 }
+
+#[test]
+fn the_postmortem_classifies_by_the_verdict_and_lists_only_real_changes() {
+    let r = replayed("infra-retrieval");
+    let since = r.truth["incident_window"]["start"]["rfc3339"].as_str().unwrap();
+    let until = r.truth["incident_window"]["end"]["rfc3339"].as_str().unwrap();
+    let (status, bundle) =
+        r.server.get_json(&format!("/api/v1/postmortem?since={}&until={}", encode(since), encode(until)));
+    assert_eq!(status, 200, "{bundle}");
+    let hints = bundle["hints"].as_array().unwrap();
+    let layers: Vec<&str> = hints.iter().map(|h| h["layer"].as_str().unwrap()).collect();
+    assert_eq!(layers, ["infra", "data", "prompt", "model"], "{hints:?}");
+    let suspects: Vec<&str> =
+        hints.iter().filter(|h| h["verdict"] == "suspect").map(|h| h["layer"].as_str().unwrap()).collect();
+    assert_eq!(suspects, ["infra"], "{hints:?}");
+    assert_eq!(bundle["triage"]["value"], "idx-2026-10-01");
+    let changes: Vec<String> = bundle["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| format!("{}={}", c["dimension"].as_str().unwrap(), c["value"].as_str().unwrap()))
+        .collect();
+    assert!(changes.contains(&"index_version=idx-2026-10-01".to_string()), "{changes:?}");
+    assert!(changes.contains(&"service_version=3.3.0".to_string()), "{changes:?}");
+    // Values live since the store began are no changes: a handful remain, not dozens.
+    assert!(changes.len() <= 8, "{changes:?}");
+}
