@@ -540,3 +540,89 @@ fn median(values: &[f64]) -> f64 {
     v.sort_by(f64::total_cmp);
     v.get(v.len() / 2).copied().unwrap_or(0.0)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tracehound_store::model::VersionDimension as D;
+
+    const MINUTE: u64 = 60_000_000_000;
+    const START: u64 = 1_790_812_800_000_000_000;
+
+    /// Two hours of traffic, one request a minute per service of four, 3% failing; `at(i, s)`
+    /// gives each request's versions and whether it fails.
+    fn day(at: impl Fn(u64, usize) -> (Vec<(D, &'static str)>, bool)) -> Vec<Request> {
+        let services = ["a", "b", "c", "d"];
+        let mut out = Vec::new();
+        for minute in 0..240u64 {
+            for (s, service) in services.iter().enumerate() {
+                let (versions, fails) = at(minute, s);
+                let noise = (minute * 7 + s as u64 * 13) % 33 == 0;
+                out.push(Request::synthetic(START + minute * MINUTE + s as u64, service, &versions, fails || noise));
+            }
+        }
+        out
+    }
+
+    fn verdict(requests: &[Request]) -> Triage {
+        decide(requests, Window { since: START, until: START + 240 * MINUTE }, &HashMap::new(), false)
+    }
+
+    #[test]
+    fn a_new_index_that_fails_is_the_infra_cause_with_its_predecessor() {
+        let requests = day(|m, s| {
+            let index = if m < 120 { "idx-1" } else { "idx-2" };
+            (vec![(D::IndexVersion, index)], m >= 120 && s % 2 == 0)
+        });
+        let t = verdict(&requests);
+        assert!(t.incident);
+        assert_eq!(t.layer.as_deref(), Some("infra"));
+        assert_eq!((t.dimension.as_deref(), t.value.as_deref()), (Some("index_version"), Some("idx-2")));
+        assert_eq!(t.previous.as_deref(), Some("idx-1"));
+    }
+
+    #[test]
+    fn a_bump_first_seen_after_the_onset_is_ruled_out_as_appearing_after_it() {
+        let requests = day(|m, s| {
+            let index = if m < 120 { "idx-1" } else { "idx-2" };
+            let prompt = if m < 150 { "v4" } else { "v5" };
+            (vec![(D::IndexVersion, index), (D::PromptVersion, prompt)], m >= 120 && s % 2 == 0)
+        });
+        let t = verdict(&requests);
+        let v5 = t.ruled_out.iter().find(|r| r.value == "v5").unwrap();
+        assert_eq!(v5.verdict, "appeared_after_onset", "{v5:?}");
+    }
+
+    #[test]
+    fn a_deploy_long_before_the_onset_fails_no_more_than_its_peers() {
+        let requests = day(|m, s| {
+            let deploy = if s == 0 && m >= 30 { "2.0" } else { "1.0" };
+            let model = if m < 120 { "m-1" } else { "m-2" };
+            (vec![(D::ServiceVersion, deploy), (D::ResponseModel, model)], m >= 120)
+        });
+        let t = verdict(&requests);
+        assert_eq!(t.layer.as_deref(), Some("model"), "{:?}", t.ruled_out);
+        let deploy = t.ruled_out.iter().find(|r| r.value == "2.0").unwrap();
+        assert_eq!(deploy.verdict, "fails_no_more_than_peers", "{deploy:?}");
+    }
+
+    #[test]
+    fn a_steady_failure_rate_is_no_incident_and_names_no_layer() {
+        let requests = day(|m, _| (vec![(D::IndexVersion, if m < 60 { "idx-1" } else { "idx-2" })], false));
+        let t = verdict(&requests);
+        assert!(!t.incident);
+        assert!(t.layer.is_none() && t.value.is_none());
+    }
+
+    #[test]
+    fn of_two_values_on_the_same_requests_the_declared_version_is_named() {
+        let requests = day(|m, s| {
+            let (version, fingerprint) = if m < 120 || s > 1 { ("v7", "aaaa") } else { ("v8", "bbbb") };
+            (vec![(D::PromptVersion, version), (D::SystemInstructionsFingerprint, fingerprint)], m >= 120 && s <= 1)
+        });
+        let t = verdict(&requests);
+        assert_eq!((t.dimension.as_deref(), t.value.as_deref()), (Some("prompt_version"), Some("v8")));
+        let fp = t.ruled_out.iter().find(|r| r.value == "bbbb").unwrap();
+        assert_eq!(fp.verdict, "co_changed_with_cause", "{fp:?}");
+    }
+}

@@ -163,6 +163,22 @@ impl Request {
         Cue::ALL.iter().filter(|c| self.has(**c)).map(|c| c.as_str()).collect()
     }
 
+    /// A request made up for tests: a start, a service, version values, and whether it is suspect.
+    #[cfg(test)]
+    pub(crate) fn synthetic(start: u64, service: &str, versions: &[(VersionDimension, &str)], suspect: bool) -> Request {
+        let mut summary = TraceSummary::new([0; 16]);
+        summary.trace_id[..8].copy_from_slice(&start.to_be_bytes());
+        summary.start_unix_nano = start;
+        summary.end_unix_nano = start + 1_000_000;
+        summary.service = service.to_string();
+        for (dim, value) in versions {
+            summary.versions.entry(*dim).or_default().push(value.to_string());
+        }
+        let mut r = Request::from_summary(summary, false);
+        r.suspect = suspect;
+        r
+    }
+
     fn from_summary(summary: TraceSummary, failing_score: bool) -> Request {
         let signals = summary.signals;
         let mut loud = 0u16;
