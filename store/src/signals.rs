@@ -38,6 +38,10 @@ pub struct Signals {
     /// ISO 639-1 language of the answer, when it can be told.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub answer_language: Option<String>,
+    /// Question and answer in different languages (see `tracehound_language::differ`);
+    /// `None` until both are known and readable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub language_mismatch: Option<bool>,
     /// Tool calls that failed (error status or an error recorded on the span).
     #[serde(default)]
     pub tool_errors: u32,
@@ -142,6 +146,14 @@ impl Signals {
             add_attributes(&mut self.attributes, "resource.", &span.raw.resource);
             add_attributes(&mut self.attributes, "", &span.raw.attributes);
         }
+    }
+
+    /// Compares the languages of the summary's question and answer, once both are known.
+    pub(crate) fn check_languages(&mut self, question: Option<&str>, answer: Option<&str>) {
+        self.language_mismatch = match (question, answer) {
+            (Some(q), Some(a)) => tracehound_language::differ(q, a),
+            _ => None,
+        };
     }
 
     /// Records the question chosen for the summary.

@@ -611,6 +611,27 @@ impl Store {
 
     /// Traces starting in `[since, until)`, newest first, after `before` (a cursor: the
     /// start time and trace id of the last trace of the previous page), at most `limit`.
+    /// Ids of the traces starting in `[since, until)`, oldest first, at most `limit`: the
+    /// keys alone, for a caller that reads the summaries on threads of its own.
+    pub fn trace_ids_between(&self, t: TenantId, since: u64, until: u64, limit: usize) -> Result<Vec<TraceId>> {
+        let low = keys::by_time_bound(t, since);
+        let high = keys::by_time_bound(t, until);
+        let mut out = Vec::new();
+        if low >= high {
+            return Ok(out);
+        }
+        for item in self.by_time.range(low..high) {
+            if out.len() >= limit {
+                break;
+            }
+            if let Some((_, trace_id)) = keys::parse_by_time(&item.key()?) {
+                out.push(trace_id);
+            }
+        }
+        Ok(out)
+    }
+
+    /// The summaries of the traces starting in `[since, until)`, newest first.
     pub fn recent_traces(
         &self,
         t: TenantId,

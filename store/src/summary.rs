@@ -218,6 +218,7 @@ impl TraceSummary {
             self.question = Some(preview(&text));
             self.question_at = at;
             self.question_source = source;
+            self.signals.check_languages(self.question.as_deref(), self.answer.as_deref());
         }
     }
 
@@ -232,6 +233,7 @@ impl TraceSummary {
             self.answer = Some(preview(&text));
             self.answer_at = at;
             self.answer_source = source;
+            self.signals.check_languages(self.question.as_deref(), self.answer.as_deref());
         }
     }
 }

@@ -121,7 +121,11 @@ fn root_attributes_keep_categories_and_drop_identifiers_and_texts() {
     let text = |k: &str, v: &str| KeyValue { key: k.into(), value: Some(AttrValue::Str(v.into())) };
     span.raw = RawSpan {
         resource: vec![text("service.name", "shop"), text("deployment.region", "eu-west-1")],
-        attributes: vec![text("app.tier", "enterprise"), text("user.id", "u-123"), text("input.value", "Where is my order?")],
+        attributes: vec![
+            text("app.tier", "enterprise"),
+            text("user.id", "u-123"),
+            text("input.value", "Where is my order?"),
+        ],
         ..Default::default()
     };
     let s = summarize(&[span]);

@@ -265,6 +265,30 @@ fn the_postmortem_page_renders_the_bundle_with_downloads() {
     scenario(&server, "ui_postmortem.py", &[("--since", &since), ("--until", &until), ("--mentions", &new)]);
 }
 
+#[test]
+fn the_triage_page_shows_the_verdict_beside_the_series_with_the_onset() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start_with(dir.path(), &["--retention-days", "0"]);
+    let scenario_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/scenarios/infra-retrieval");
+    let manifest: Value =
+        serde_json::from_str(&std::fs::read_to_string(scenario_dir.join("manifest.json")).unwrap()).unwrap();
+    for batch in manifest["batches"].as_array().unwrap() {
+        let body = std::fs::read(scenario_dir.join(batch["file"].as_str().unwrap())).unwrap();
+        assert!(common::otlp::post_protobuf(&server, body).status().is_success());
+    }
+    scenario(
+        &server,
+        "ui_triage.py",
+        &[
+            ("--since", "2026-10-01T00:00:00Z"),
+            ("--until", "2026-10-01T03:00:00Z"),
+            ("--dimension", "index_version"),
+            ("--value", "idx-2026-10-01"),
+            ("--ruled-out", "3.3.0"),
+        ],
+    );
+}
+
 /// The prompt versions of the fixtures' normal run and of their incident run.
 fn prompt_versions() -> (String, String) {
     let runs = manifest(&fixture_dirs()[0])["runs"].clone();

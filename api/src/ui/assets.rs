@@ -25,6 +25,7 @@ pub const ASSETS: &[Asset] = &[
     Asset { name: "markdown.js", content_type: JS, body: include_str!("../../assets/markdown.js") },
     Asset { name: "pages.js", content_type: JS, body: include_str!("../../assets/pages.js") },
     Asset { name: "evidence.js", content_type: JS, body: include_str!("../../assets/evidence.js") },
+    Asset { name: "triage.js", content_type: JS, body: include_str!("../../assets/triage.js") },
     Asset { name: "main.js", content_type: JS, body: include_str!("../../assets/main.js") },
     Asset { name: "favicon.svg", content_type: "image/svg+xml", body: include_str!("../../assets/favicon.svg") },
 ];

@@ -24,6 +24,7 @@ pub fn router<S: Clone + Send + Sync + 'static>() -> Router<S> {
         .route("/failing", get(pages::failing))
         .route("/versions", get(pages::versions))
         .route("/postmortem", get(pages::postmortem))
+        .route("/triage", get(pages::triage))
         .route("/assets/{name}", get(assets::serve))
 }
 

@@ -24,6 +24,8 @@ pub enum Page {
     Versions,
     /// `/postmortem`: the postmortem bundle.
     Postmortem,
+    /// `/triage`: the verdict beside the quality series.
+    Triage,
 }
 
 impl Page {
@@ -37,6 +39,7 @@ impl Page {
             Page::Failing => "failing",
             Page::Versions => "versions",
             Page::Postmortem => "postmortem",
+            Page::Triage => "triage",
         }
     }
 
@@ -50,6 +53,7 @@ impl Page {
             Page::Failing => "Failing examples · Tracehound",
             Page::Versions => "What changed · Tracehound",
             Page::Postmortem => "Postmortem · Tracehound",
+            Page::Triage => "Triage · Tracehound",
         }
     }
 
@@ -96,4 +100,9 @@ pub async fn versions() -> Response {
 /// `GET /postmortem`.
 pub async fn postmortem() -> Response {
     answer(Page::Postmortem)
+}
+
+/// `GET /triage`.
+pub async fn triage() -> Response {
+    answer(Page::Triage)
 }

@@ -18,7 +18,7 @@ async fn fetch(path: &str) -> (StatusCode, axum::http::HeaderMap, String) {
     (status, headers, String::from_utf8_lossy(&bytes).into_owned())
 }
 
-const PAGE_PATHS: [(&str, &str); 7] = [
+const PAGE_PATHS: [(&str, &str); 8] = [
     ("/", "home"),
     ("/r/req_8f2c1", "request"),
     ("/s/sess_1", "session"),
@@ -26,6 +26,7 @@ const PAGE_PATHS: [(&str, &str); 7] = [
     ("/failing", "failing"),
     ("/versions", "versions"),
     ("/postmortem", "postmortem"),
+    ("/triage", "triage"),
 ];
 
 #[tokio::test]

@@ -10,7 +10,9 @@
 //! [`WARM_UP_NANOS`], with an older value in its scope). Steady values are never
 //! candidates, however often they fail.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use rustc_hash::FxHashMap;
 
 use tracehound_store::model::VersionDimension;
 
@@ -191,14 +193,19 @@ pub struct OnsetFrame {
     pub window_start: u64,
 }
 
-/// Every request's features and scopes, interned.
+/// Every request's features and scopes, interned: a window of 200,000 requests holds
+/// millions of (dimension, scope, value) mentions and only hundreds of distinct ones.
 pub struct Features {
     table: Vec<Feature>,
-    index: HashMap<Feature, u32>,
-    /// Per request: its feature ids.
+    index: FxHashMap<String, u32>,
+    scope_index: FxHashMap<String, u32>,
+    /// Per feature: the id of its scope.
+    scope_of: Vec<u32>,
+    /// Per request: its feature ids, sorted.
     pub of: Vec<Vec<u32>>,
-    /// Per request: the (dimension, scope) pairs it belongs to.
-    pub scopes: Vec<HashSet<(String, String)>>,
+    /// Per request: the scope ids it belongs to, sorted.
+    pub scopes: Vec<Vec<u32>>,
+    key: String,
 }
 
 impl Features {
@@ -207,21 +214,56 @@ impl Features {
         &self.table[id as usize]
     }
 
-    fn intern(&mut self, feature: Feature) -> u32 {
-        if let Some(id) = self.index.get(&feature) {
+    /// The scope id of a feature.
+    pub fn scope_of(&self, id: u32) -> u32 {
+        self.scope_of[id as usize]
+    }
+
+    /// Scopes interned so far.
+    pub fn scope_count(&self) -> usize {
+        self.scope_index.len()
+    }
+
+    fn scope(&mut self, dimension: &str, scope: &str) -> u32 {
+        self.key.clear();
+        self.key.push_str(dimension);
+        self.key.push('\0');
+        self.key.push_str(scope);
+        if let Some(id) = self.scope_index.get(self.key.as_str()) {
             return *id;
         }
-        let id = self.table.len() as u32;
-        self.index.insert(feature.clone(), id);
-        self.table.push(feature);
+        let id = self.scope_index.len() as u32;
+        self.scope_index.insert(self.key.clone(), id);
         id
+    }
+
+    fn intern(&mut self, dimension: &str, scope: &str, value: &str) -> (u32, u32) {
+        let scope_id = self.scope(dimension, scope);
+        self.key.push('\0');
+        self.key.push_str(value);
+        if let Some(id) = self.index.get(self.key.as_str()) {
+            return (*id, scope_id);
+        }
+        let id = self.table.len() as u32;
+        self.index.insert(self.key.clone(), id);
+        self.table.push(Feature { dimension: dimension.into(), scope: scope.into(), value: value.into() });
+        self.scope_of.push(scope_id);
+        (id, scope_id)
     }
 }
 
 /// Reads every request's candidate values, with the onset deciding "new user" and "slow".
 pub fn features(requests: &[Request], frame: OnsetFrame) -> Features {
-    let mut out = Features { table: Vec::new(), index: HashMap::new(), of: Vec::new(), scopes: Vec::new() };
-    let mut first_of_user: HashMap<&str, u64> = HashMap::new();
+    let mut out = Features {
+        table: Vec::new(),
+        index: FxHashMap::default(),
+        scope_index: FxHashMap::default(),
+        scope_of: Vec::new(),
+        of: Vec::with_capacity(requests.len()),
+        scopes: Vec::with_capacity(requests.len()),
+        key: String::new(),
+    };
+    let mut first_of_user: FxHashMap<&str, u64> = FxHashMap::default();
     for r in requests {
         if let Some(user) = &r.user {
             first_of_user.entry(user.as_str()).or_insert(r.start);
@@ -241,21 +283,19 @@ pub fn features(requests: &[Request], frame: OnsetFrame) -> Features {
             (name, SLOW_FACTOR * d[d.len() / 2])
         })
         .collect();
+    let mut attribute_key = String::new();
     for r in requests {
         let mut ids = Vec::new();
-        let mut scopes = HashSet::new();
+        let mut scopes = Vec::new();
         let add = |out: &mut Features,
                    ids: &mut Vec<u32>,
-                   scopes: &mut HashSet<(String, String)>,
+                   scopes: &mut Vec<u32>,
                    dimension: &str,
                    scope: &str,
                    value: &str| {
-            scopes.insert((dimension.to_string(), scope.to_string()));
-            ids.push(out.intern(Feature {
-                dimension: dimension.to_string(),
-                scope: scope.to_string(),
-                value: value.to_string(),
-            }));
+            let (id, scope_id) = out.intern(dimension, scope, value);
+            ids.push(id);
+            scopes.push(scope_id);
         };
         for (dim, values) in &r.versions {
             for value in values {
@@ -276,21 +316,29 @@ pub fn features(requests: &[Request], frame: OnsetFrame) -> Features {
             if new {
                 add(&mut out, &mut ids, &mut scopes, "user_cohort", "", "new");
             } else {
-                scopes.insert(("user_cohort".into(), String::new()));
+                let scope = out.scope("user_cohort", "");
+                scopes.push(scope);
             }
         }
         for (key, value) in &r.attributes {
-            add(&mut out, &mut ids, &mut scopes, &format!("attribute:{key}"), "", value);
+            attribute_key.clear();
+            attribute_key.push_str("attribute:");
+            attribute_key.push_str(key);
+            add(&mut out, &mut ids, &mut scopes, &attribute_key, "", value);
         }
         for tool in &r.tools {
-            scopes.insert(("tool_latency".into(), tool.name.clone()));
             let slow = !tool.failed && slow_above.get(tool.name.as_str()).is_some_and(|limit| tool.millis > *limit);
             if slow {
                 add(&mut out, &mut ids, &mut scopes, "tool_latency", &tool.name, &tool.name);
+            } else {
+                let scope = out.scope("tool_latency", &tool.name);
+                scopes.push(scope);
             }
         }
         ids.sort_unstable();
         ids.dedup();
+        scopes.sort_unstable();
+        scopes.dedup();
         out.of.push(ids);
         out.scopes.push(scopes);
     }
@@ -319,44 +367,45 @@ pub fn attribute(
     let p_pre = if n_pre > 0 { f_pre as f64 / n_pre as f64 } else { 0.0 };
     let excess = (f_post as f64 - n_post as f64 * p_pre).max(1.0);
 
-    let mut tallies: HashMap<u32, Tally> = HashMap::new();
-    let mut scope_tallies: HashMap<(String, String), Tally> = HashMap::new();
+    let empty = Tally { first: u64::MAX, ..Tally::default() };
+    let mut tallies: Vec<Tally> = vec![empty; features.table.len()];
+    let mut scope_tallies: Vec<Tally> = vec![empty; features.scope_count()];
     for (i, r) in requests.iter().enumerate() {
         let post = i >= split;
         for id in &features.of[i] {
-            let t = tallies.entry(*id).or_insert(Tally { first: u64::MAX, ..Tally::default() });
+            let t = &mut tallies[*id as usize];
             bump(t, post, r.suspect);
             t.first = t.first.min(r.start);
         }
         for scope in &features.scopes[i] {
-            let t = scope_tallies.entry(scope.clone()).or_insert(Tally { first: u64::MAX, ..Tally::default() });
+            let t = &mut scope_tallies[*scope as usize];
             bump(t, post, r.suspect);
             t.first = t.first.min(r.start);
         }
     }
 
     // Values per scope, to find what a new value replaced.
-    let mut values_in_scope: HashMap<(String, String), Vec<u32>> = HashMap::new();
-    for id in tallies.keys() {
-        let f = features.get(*id);
-        values_in_scope.entry((f.dimension.clone(), f.scope.clone())).or_default().push(*id);
+    let mut values_in_scope: HashMap<u32, Vec<u32>> = HashMap::new();
+    for id in 0..tallies.len() as u32 {
+        values_in_scope.entry(features.scope_of(id)).or_default().push(id);
     }
 
     let mut scored: Vec<Scored> = Vec::new();
-    for (id, t) in &tallies {
+    for (id, t) in tallies.iter().enumerate() {
+        let id = &(id as u32);
         let feature = features.get(*id);
         if t.n_pre + t.n_post < MIN_REQUESTS {
             continue;
         }
         let ever = first_seen_ever.get(&(feature.dimension.clone(), feature.value.clone())).copied();
         let first_seen = ever.map_or(t.first, |e| e.min(t.first));
-        let scope_key = (feature.dimension.clone(), feature.scope.clone());
+        let scope_id = features.scope_of(*id);
         let peers: Vec<(u32, Tally)> = values_in_scope
-            .get(&scope_key)
+            .get(&scope_id)
             .into_iter()
             .flatten()
             .filter(|other| *other != id)
-            .filter_map(|other| tallies.get(other).map(|t| (*other, *t)))
+            .map(|other| (*other, tallies[*other as usize]))
             .collect();
         // What it replaced: the older peer whose share fell most across the onset (a served
         // model replaces the old snapshot, not the embedding model beside it), else the
@@ -383,7 +432,7 @@ pub fn attribute(
             (false, true) => "surged",
             _ => continue,
         };
-        let scope = scope_tallies.get(&scope_key).copied().unwrap_or_default();
+        let scope = scope_tallies[scope_id as usize];
         let (n_peer, f_peer) = (scope.n_post.saturating_sub(t.n_post), scope.f_post.saturating_sub(t.f_post));
         let reference = if n_peer >= MIN_PEERS {
             (n_peer, f_peer, "its peers after the onset")
@@ -578,7 +627,7 @@ fn survives_without(
 ) -> bool {
     let mut with = Tally::default();
     let mut scope = Tally::default();
-    let scope_key = (candidate.feature.dimension.clone(), candidate.feature.scope.clone());
+    let scope_id = features.scope_of(candidate.id);
     for (i, r) in requests.iter().enumerate() {
         let has = |s: &Scored| features.of[i].binary_search(&s.id).is_ok();
         if has(other) {
@@ -587,7 +636,9 @@ fn survives_without(
         let post = i >= split;
         if has(candidate) {
             bump(&mut with, post, r.suspect);
-        } else if features.scopes[i].contains(&scope_key) || candidate.reference.2 == "all traffic before the onset" {
+        } else if features.scopes[i].binary_search(&scope_id).is_ok()
+            || candidate.reference.2 == "all traffic before the onset"
+        {
             bump(&mut scope, post, r.suspect);
         }
     }

@@ -212,7 +212,8 @@ pub fn triage(
         .into_iter()
         .map(|(dim, stat)| ((dim.as_str().to_string(), stat.value), stat.first_seen))
         .collect();
-    Ok(decide(&requests, Window { since, until: window.until }, &first_seen_ever, truncated))
+    let out = decide(&requests, Window { since, until: window.until }, &first_seen_ever, truncated);
+    Ok(out)
 }
 
 /// The verdict over requests already read and marked, oldest first.
@@ -242,7 +243,8 @@ pub fn decide(
         drift: Vec::new(),
         truncated,
     };
-    let Some(step) = onset::find_step(&marks) else {
+    let step = onset::find_step(&marks);
+    let Some(step) = step else {
         answer.steps.push(Step {
             layer: "detect".into(),
             checked: "the suspect share over time".into(),
@@ -557,7 +559,7 @@ mod tests {
         for minute in 0..240u64 {
             for (s, service) in services.iter().enumerate() {
                 let (versions, fails) = at(minute, s);
-                let noise = (minute * 7 + s as u64 * 13) % 33 == 0;
+                let noise = (minute * 7 + s as u64 * 13).is_multiple_of(33);
                 out.push(Request::synthetic(START + minute * MINUTE + s as u64, service, &versions, fails || noise));
             }
         }

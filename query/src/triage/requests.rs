@@ -16,7 +16,8 @@
 //!   an app gives whatever it was asked, in any wording and any language;
 //! - `no_citation`: the service cites a retrieved document in ≥ 80% of its answers, and
 //!   this answer cites none of its own;
-//! - `language_mismatch`: question and answer are both identified, in different languages.
+//! - `language_mismatch`: question and answer are in different languages, each holding its
+//!   own on a detector of just those two (`tracehound_language::Identifier::differ`).
 //!
 //! silent = no_documents ∨ language_mismatch ∨ (low_top_score ∧ (short ∨ no_citation))
 //! ∨ (repeated ∧ (short ∨ no_citation)) ∨ (short ∧ no_citation). One weak cue alone never
@@ -145,7 +146,7 @@ pub struct Request {
     /// Whether the request counts as failing (loud or silent).
     pub suspect: bool,
     loud: u16,
-    answer_language: Option<String>,
+    language_mismatch: Option<bool>,
     cites: Option<bool>,
     retrievals: u32,
     question_key: u64,
@@ -165,7 +166,12 @@ impl Request {
 
     /// A request made up for tests: a start, a service, version values, and whether it is suspect.
     #[cfg(test)]
-    pub(crate) fn synthetic(start: u64, service: &str, versions: &[(VersionDimension, &str)], suspect: bool) -> Request {
+    pub(crate) fn synthetic(
+        start: u64,
+        service: &str,
+        versions: &[(VersionDimension, &str)],
+        suspect: bool,
+    ) -> Request {
         let mut summary = TraceSummary::new([0; 16]);
         summary.trace_id[..8].copy_from_slice(&start.to_be_bytes());
         summary.start_unix_nano = start;
@@ -225,7 +231,7 @@ impl Request {
             cues: loud,
             suspect: false,
             loud,
-            answer_language: signals.answer_language,
+            language_mismatch: signals.language_mismatch,
             cites: if signals.doc_ids.is_empty() || signals.answer_chars == 0 {
                 None
             } else {
@@ -239,35 +245,41 @@ impl Request {
 }
 
 /// Every request starting in `[since, until)`, oldest first, with its scores joined; and
-/// whether the scan stopped at [`MAX_REQUESTS`].
+/// whether the scan stopped at [`MAX_REQUESTS`]. Summaries are read and decoded on every
+/// core: that is most of a large triage's time.
 pub fn scan(store: &Store, tenant: TenantId, since: u64, until: u64) -> Result<(Vec<Request>, bool), QueryError> {
-    let mut summaries = Vec::new();
-    let mut before = None;
-    let mut truncated = false;
-    loop {
-        let page = store.recent_traces(tenant, since, until, before, 1024)?;
-        let Some(last) = page.last() else { break };
-        before = Some((last.start_unix_nano, last.trace_id));
-        let full = page.len() == 1024;
-        summaries.extend(page);
-        if summaries.len() >= MAX_REQUESTS {
-            summaries.truncate(MAX_REQUESTS);
-            truncated = true;
-            break;
-        }
-        if !full {
-            break;
-        }
-    }
+    let ids = store.trace_ids_between(tenant, since, until, MAX_REQUESTS + 1)?;
+    let truncated = ids.len() > MAX_REQUESTS;
+    let ids = &ids[..ids.len().min(MAX_REQUESTS)];
     let failing = failing_targets(store, tenant, since)?;
-    let mut out: Vec<Request> = summaries
-        .into_iter()
-        .map(|s| {
-            let hex_id = hex::encode(s.trace_id);
-            let judged = failing.contains(&hex_id) || s.request_ids.iter().any(|r| failing.contains(r));
-            Request::from_summary(s, judged)
-        })
-        .collect();
+    let threads = std::thread::available_parallelism().map_or(2, |n| n.get()).clamp(1, 4);
+    let chunk = ids.len().div_ceil(threads).max(1);
+    let parts: Vec<Result<Vec<Request>, QueryError>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = ids
+            .chunks(chunk)
+            .map(|part| {
+                let failing = &failing;
+                scope.spawn(move || -> Result<Vec<Request>, QueryError> {
+                    let mut out = Vec::with_capacity(part.len());
+                    for id in part {
+                        let Some(s) = store.trace_summary(tenant, id)? else { continue };
+                        let hex_id = hex::encode(s.trace_id);
+                        let judged = failing.contains(&hex_id) || s.request_ids.iter().any(|r| failing.contains(r));
+                        out.push(Request::from_summary(s, judged));
+                    }
+                    Ok(out)
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|_| Err(QueryError::ReadAborted("a triage scan thread panicked".into()))))
+            .collect()
+    });
+    let mut out = Vec::with_capacity(ids.len());
+    for part in parts {
+        out.extend(part?);
+    }
     out.sort_by_key(|r| (r.start, r.trace_id));
     Ok((out, truncated))
 }
@@ -364,10 +376,8 @@ pub fn mark_suspects(requests: &mut [Request]) {
             if norms.is_some_and(|n| n.cites) && r.cites == Some(false) {
                 cues |= Cue::NoCitation.bit();
             }
-            if let (Some(q), Some(a)) = (&r.question_language, &r.answer_language) {
-                if q != a {
-                    cues |= Cue::LanguageMismatch.bit();
-                }
+            if r.language_mismatch == Some(true) {
+                cues |= Cue::LanguageMismatch.bit();
             }
             cues
         })
