@@ -27,7 +27,7 @@
     if (points.length < 2) return h("p", { class: "muted", text: "Too few requests to draw the series." });
     const W = 960, H = 220, L = 44, R = 12, T = 14, B = 28;
     const lo = ms(t.window.since), hi = Math.max(ms(t.window.until), lo + 1);
-    const top = Math.max(0.1, ...points.map((p) => p.share)) * 1.1;
+    const top = Math.min(1, Math.max(0.1, ...points.map((p) => p.share)) * 1.1);
     const x = (at) => L + ((ms(at) - lo) / (hi - lo)) * (W - L - R);
     const y = (share) => T + (1 - share / top) * (H - T - B);
     const path = points.map((p, i) => (i ? "L" : "M") + x(p.at).toFixed(1) + " " + y(p.share).toFixed(1)).join(" ");

@@ -157,6 +157,22 @@ pub struct Drift {
     pub p_holm: f64,
 }
 
+/// One bucket of the suspect-share series.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct SeriesPoint {
+    /// Bucket start, RFC 3339.
+    pub at: String,
+    /// Requests starting in it.
+    pub requests: u64,
+    /// Suspect ones.
+    pub suspect: u64,
+    /// `suspect / requests`.
+    pub share: f64,
+}
+
+/// Buckets of the series: enough to see a step, few enough to draw.
+const SERIES_BUCKETS: u64 = 120;
+
 /// The answer of `GET /api/v1/triage`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Triage {
@@ -181,6 +197,8 @@ pub struct Triage {
     pub explains: f64,
     /// `explains`, discounted by the larger of the shift's and the cause's p-values.
     pub confidence: f64,
+    /// The cause's first sighting, RFC 3339.
+    pub cause_first_seen: Option<String>,
     /// What the cause touches.
     pub affected: Affected,
     /// Why.
@@ -193,6 +211,8 @@ pub struct Triage {
     pub shift: Option<Shift>,
     /// Signals whose distribution moved (p_holm < 0.01).
     pub drift: Vec<Drift>,
+    /// The suspect share over the window, in equal buckets.
+    pub series: Vec<SeriesPoint>,
     /// True when the window held more requests than one triage reads.
     pub truncated: bool,
 }
@@ -235,12 +255,14 @@ pub fn decide(
         previous: None,
         explains: 0.0,
         confidence: 0.0,
+        cause_first_seen: None,
         affected: Affected { requests: 0, share: 0.0, services: Vec::new() },
         evidence: Vec::new(),
         ruled_out: Vec::new(),
         steps: Vec::new(),
         shift: None,
         drift: Vec::new(),
+        series: series(requests, window),
         truncated,
     };
     let step = onset::find_step(&marks);
@@ -341,13 +363,13 @@ pub fn decide(
         let here: Vec<&Scored> = scored.iter().filter(|s| s.layer == layer).collect();
         let finding = match (cause, here.is_empty()) {
             (Some(c), _) if c.layer == layer => format!(
-                "{}={} (from {}) explains {:.0}% of the excess: {}",
+                "the cause: {}={} (from {}): {}",
                 c.feature.dimension,
                 c.feature.value,
                 c.previous.as_deref().unwrap_or("nothing"),
-                c.excess_share.max(0.0) * 100.0,
                 c.reason
             ),
+            (Some(c), true) if c.layer < layer => "checked after the cause was found: no value changed".into(),
             (Some(c), _) if c.layer < layer => format!(
                 "checked after the cause was found: {} changed value(s), none the cause{}",
                 here.len(),
@@ -379,6 +401,7 @@ pub fn decide(
     answer.dimension = Some(cause.feature.dimension.clone());
     answer.value = Some(cause.feature.value.clone());
     answer.previous = cause.previous.clone();
+    answer.cause_first_seen = Some(format_rfc3339(cause.first_seen));
     answer.explains = cause.excess_share.clamp(0.0, 1.0);
     answer.confidence = answer.explains * (1.0 - step.p_value.max(cause.p_holm));
     answer.affected = Affected {
@@ -410,6 +433,27 @@ pub fn decide(
         },
     );
     answer
+}
+
+/// The suspect share in [`SERIES_BUCKETS`] equal buckets of the window.
+fn series(requests: &[Request], window: Window) -> Vec<SeriesPoint> {
+    let width = (window.until.saturating_sub(window.since) / SERIES_BUCKETS).max(1);
+    let mut buckets = vec![(0u64, 0u64); SERIES_BUCKETS as usize];
+    for r in requests {
+        let i = (r.start.saturating_sub(window.since) / width).min(SERIES_BUCKETS - 1) as usize;
+        buckets[i].0 += 1;
+        buckets[i].1 += u64::from(r.suspect);
+    }
+    buckets
+        .into_iter()
+        .enumerate()
+        .map(|(i, (requests, suspect))| SeriesPoint {
+            at: format_rfc3339(window.since + i as u64 * width),
+            requests,
+            suspect,
+            share: if requests > 0 { suspect as f64 / requests as f64 } else { 0.0 },
+        })
+        .collect()
 }
 
 fn checked(layer: Layer) -> String {
