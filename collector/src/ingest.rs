@@ -3,8 +3,9 @@
 //! call this, one generic path for every signal ([`Export`]), so gRPC and HTTP, traces and
 //! logs cannot drift apart in what they accept, refuse or count.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use prost::Message;
 use serde::de::DeserializeOwned;
@@ -27,7 +28,7 @@ use tracehound_store::model::{LogRecord, Span};
 use tracehound_store::writer::Writer;
 use tracehound_store::{StoreError, TenantId, WriteBatch};
 
-use crate::self_metrics::{record_export, record_refusal, Signal};
+use crate::self_metrics::{record_admission_wait, record_export, record_refusal, Signal};
 
 /// What an accepted export reports back (OTLP `partial_success`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -184,8 +185,7 @@ pub struct Ingest {
     /// Checks keys and the tenants' rates; open (every export in the default tenant) unless set.
     gate: Gate,
     /// Memory budget of exports in flight, in KiB of encoded request; see `reserve`.
-    inflight: Arc<Semaphore>,
-    inflight_kib: usize,
+    budget: Budget,
     /// Runs on every normalized item before the writer sees it; `None`: evidence kept exact.
     redactor: Option<Arc<Redactor>>,
 }
@@ -196,16 +196,27 @@ pub const DEFAULT_INFLIGHT_BYTES: usize = 256 * 1024 * 1024;
 /// Decoded and normalized, an export takes several times its encoded size in memory.
 const MEMORY_PER_ENCODED_BYTE: usize = 4;
 
+/// Longest an export waits in line for room in the memory budget before it is refused.
+///
+/// Refusing at once is not fair: OTLP/HTTP exporters give up after six tries (the Python
+/// SDK's, at `Retry-After` intervals), and one that keeps arriving while others hold the
+/// budget loses its batch although the server has room a moment later. In line (tokio's
+/// semaphore serves waiters first come, first served) a momentary overload costs latency;
+/// only one that lasts is refused. Well inside the exporters' 10 s default timeout.
+const ADMISSION_WAIT: Duration = Duration::from_secs(1);
+
+/// Exports that may wait in line at once; more are refused at once. A waiting export holds
+/// its decoded request outside the budget, so the line is kept short.
+const MAX_WAITING: usize = 64;
+
 impl Ingest {
     /// Ingest over a running writer, without keys.
     pub fn new(writer: Writer, config: NormalizeConfig) -> Self {
-        let inflight_kib = kib(DEFAULT_INFLIGHT_BYTES);
         Ingest {
             writer,
             config: Arc::new(config),
             gate: Gate::open(Default::default()),
-            inflight: Arc::new(Semaphore::new(inflight_kib)),
-            inflight_kib,
+            budget: Budget::new(kib(DEFAULT_INFLIGHT_BYTES)),
             redactor: None,
         }
     }
@@ -219,8 +230,7 @@ impl Ingest {
     /// Caps the memory held by exports in flight (decoded, normalized, waiting for the
     /// writer) at about `bytes`; exports beyond it are refused as retryable.
     pub fn with_memory_budget(mut self, bytes: usize) -> Self {
-        self.inflight_kib = kib(bytes).max(1);
-        self.inflight = Arc::new(Semaphore::new(self.inflight_kib));
+        self.budget = Budget::new(kib(bytes));
         self
     }
 
@@ -251,7 +261,7 @@ impl Ingest {
         let started = Instant::now();
         let encoded_len = request.encoded_len();
         self.gate.admit(principal, encoded_len as u64, request.item_count())?;
-        let _held = self.reserve(encoded_len)?;
+        let _held = self.reserve(R::SIGNAL, encoded_len).await?;
         let mut normalized = request.normalize(&self.config);
         if let Some(redactor) = &self.redactor {
             normalized.items.iter_mut().for_each(|item| R::redact(redactor, item));
@@ -265,15 +275,62 @@ impl Ingest {
     }
 
     /// Reserves memory for one export until the returned permit drops, or refuses it.
-    fn reserve(&self, encoded_len: usize) -> Result<OwnedSemaphorePermit, IngestError> {
-        // One export larger than the whole budget is admitted alone rather than never.
-        let want = kib(encoded_len.saturating_mul(MEMORY_PER_ENCODED_BYTE)).clamp(1, self.inflight_kib);
-        let want = u32::try_from(want).unwrap_or(u32::MAX);
-        self.inflight.clone().try_acquire_many_owned(want).map_err(|_| IngestError::Overloaded)
+    async fn reserve(&self, signal: Signal, encoded_len: usize) -> Result<OwnedSemaphorePermit, IngestError> {
+        let want = kib(encoded_len.saturating_mul(MEMORY_PER_ENCODED_BYTE));
+        self.budget.reserve(want, ADMISSION_WAIT, || record_admission_wait(signal)).await.ok_or(IngestError::Overloaded)
     }
 
     fn queue_depth(&self) -> usize {
         self.writer.stats().queued.load(std::sync::atomic::Ordering::Relaxed)
+    }
+}
+
+/// A memory budget in KiB, with a short first-come, first-served line for it.
+#[derive(Clone)]
+struct Budget {
+    permits: Arc<Semaphore>,
+    total_kib: usize,
+    waiting: Arc<AtomicUsize>,
+}
+
+impl Budget {
+    fn new(total_kib: usize) -> Self {
+        let total_kib = total_kib.max(1);
+        Budget { permits: Arc::new(Semaphore::new(total_kib)), total_kib, waiting: Arc::new(AtomicUsize::new(0)) }
+    }
+
+    /// `want_kib` of the budget until the permit drops: at once when there is room, else
+    /// after waiting in line at most `wait` (calling `on_wait` first); `None` when the line
+    /// is full or the wait ran out.
+    async fn reserve(&self, want_kib: usize, wait: Duration, on_wait: impl FnOnce()) -> Option<OwnedSemaphorePermit> {
+        // One export larger than the whole budget is admitted alone rather than never.
+        let want = u32::try_from(want_kib.clamp(1, self.total_kib)).unwrap_or(u32::MAX);
+        // While anyone waits no permit is free (released permits go to the line first), so
+        // this never jumps the line.
+        if let Ok(permit) = self.permits.clone().try_acquire_many_owned(want) {
+            return Some(permit);
+        }
+        let _in_line = InLine::join(&self.waiting)?;
+        on_wait();
+        // An error means the semaphore closed, which it never is.
+        tokio::time::timeout(wait, self.permits.clone().acquire_many_owned(want)).await.ok()?.ok()
+    }
+}
+
+/// A place in the line for the memory budget, given back on drop.
+struct InLine<'a>(&'a AtomicUsize);
+
+impl<'a> InLine<'a> {
+    /// Joins the line, unless [`MAX_WAITING`] exports already wait.
+    fn join(waiting: &'a AtomicUsize) -> Option<Self> {
+        waiting.fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| (n < MAX_WAITING).then_some(n + 1)).ok()?;
+        Some(InLine(waiting))
+    }
+}
+
+impl Drop for InLine<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
     }
 }
 
@@ -299,6 +356,66 @@ fn report_of<T>(normalized: &Normalized<T>, noun: &str) -> IngestReport {
 mod tests {
     use super::*;
     use tracehound_proto::trace::v1::{ResourceSpans, ScopeSpans};
+
+    const LONG: Duration = Duration::from_secs(30);
+
+    #[tokio::test]
+    async fn an_export_that_fits_the_budget_is_admitted_without_waiting() {
+        let budget = Budget::new(10);
+        let mut waited = false;
+        assert!(budget.reserve(4, LONG, || waited = true).await.is_some());
+        assert!(!waited);
+    }
+
+    #[tokio::test]
+    async fn an_export_beyond_the_budget_waits_for_room_and_is_then_admitted() {
+        let budget = Budget::new(10);
+        let held = budget.reserve(8, LONG, || ()).await;
+        let release = async {
+            tokio::task::yield_now().await;
+            drop(held);
+        };
+        let mut waited = false;
+        let (admitted, ()) = tokio::join!(budget.reserve(8, LONG, || waited = true), release);
+        assert!(admitted.is_some() && waited);
+    }
+
+    #[tokio::test]
+    async fn an_export_still_without_room_after_the_wait_is_refused() {
+        let budget = Budget::new(10);
+        let _held = budget.reserve(8, LONG, || ()).await;
+        assert!(budget.reserve(8, Duration::from_millis(20), || ()).await.is_none());
+    }
+
+    #[tokio::test]
+    async fn waiting_exports_are_admitted_first_come_first_served() {
+        let budget = Budget::new(10);
+        let held = budget.reserve(10, LONG, || ()).await;
+        let order = std::sync::Mutex::new(Vec::new());
+        let wait_for = |n: usize| {
+            let (budget, order) = (&budget, &order);
+            async move {
+                let permit = budget.reserve(10, LONG, || ()).await;
+                order.lock().unwrap().push(n);
+                drop(permit);
+            }
+        };
+        let release = async {
+            tokio::task::yield_now().await;
+            drop(held);
+        };
+        tokio::join!(wait_for(1), wait_for(2), wait_for(3), release);
+        assert_eq!(*order.lock().unwrap(), [1, 2, 3]);
+    }
+
+    #[test]
+    fn the_line_holds_at_most_max_waiting_exports() {
+        let waiting = AtomicUsize::new(0);
+        let places: Vec<_> = (0..MAX_WAITING).map(|_| InLine::join(&waiting).expect("room in line")).collect();
+        assert!(InLine::join(&waiting).is_none());
+        drop(places);
+        assert_eq!(waiting.load(Ordering::Acquire), 0);
+    }
 
     #[test]
     fn spans_are_counted_across_resources_and_scopes() {

@@ -38,6 +38,11 @@ pub fn record_export(signal: Signal, accepted: u64, rejected: u64, elapsed: Dura
     metrics::gauge!("tracehound_ingest_queue_depth").set(queue_depth as f64);
 }
 
+/// Counts an export that found the memory budget full and waited in line for room.
+pub fn record_admission_wait(signal: Signal) {
+    metrics::counter!("tracehound_admission_waits_total", "signal" => signal.as_str()).increment(1);
+}
+
 /// Counts an export refused whole.
 pub fn record_refusal(signal: Signal, code: ErrorCode) {
     metrics::counter!("tracehound_refused_exports_total", "signal" => signal.as_str(), "reason" => code.metric_label())
