@@ -129,23 +129,26 @@
     main.appendChild(h("div", { class: "req-head" },
       h("h1", { class: "page-title" }, "Session ", h("span", { class: "mono id", text: s.session_id })),
       h("div", { class: "actions" }, TH.copyButton("Copy link", location.origin + TH.sessionUrl(s.session_id)))));
-    const failed = s.requests.filter((r) => r.summary && r.summary.status === "error").length;
+    // The failing verdict (errors, refusals, truncations, low scores), not only error status.
+    const failing = s.failing !== undefined ? s.failing : s.requests.filter((r) => r.reasons && r.reasons.length).length;
     main.appendChild(TH.facts([
       ["user", s.user_id],
       ["first seen", TH.time(s.first_seen)],
       ["last seen", TH.time(s.last_seen)],
       ["requests", String(s.request_count)],
-      ["failed", failed ? String(failed) : null],
+      ["failing", failing ? String(failing) : null],
     ]));
     const transcript = h("ol", { class: "transcript" });
     s.requests.forEach((view, i) => {
       const ex = TH.trace.exchange(view);
       const sum = view.summary || {};
-      transcript.appendChild(h("li", { class: "turn-card" + (sum.status === "error" ? " failed" : ""), id: "turn-" + (i + 1) },
+      const isFailing = (view.reasons && view.reasons.length) || sum.status === "error";
+      transcript.appendChild(h("li", { class: "turn-card" + (isFailing ? " failed" : ""), id: "turn-" + (i + 1) },
         h("div", { class: "turn-meta" },
           h("span", { class: "turn-no", text: "Turn " + (i + 1) }),
           h("a", { class: "mono", href: TH.requestUrl(view.request_id), text: view.request_id }),
           TH.statusBadge(sum.status),
+          TH.trace.failingPill(view),
           h("span", { class: "muted mono", text: TH.time(sum.start_time) }),
           sum.prompt_version ? h("span", { class: "badge badge-strong" }, h("span", { class: "badge-key", text: "prompt" }), h("span", { class: "badge-val", text: sum.prompt_version })) : null,
           h("span", { class: "muted", text: TH.duration(sum.duration_ms) + " · " + sum.span_count + " spans" + ((sum.finish_reasons || []).length ? " · finish " + sum.finish_reasons.join(", ") : "") })),

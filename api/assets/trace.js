@@ -88,15 +88,20 @@
         s.explanation ? h("div", { class: "muted", text: s.explanation }) : null)));
   }
 
-  /** The spans that failed, each with its error. */
-  function errorList(spans) {
-    const failed = spans.filter((s) => s.status === "error" || s.error);
-    if (!failed.length) return null;
+  /** Why the request counts as failing (the same verdict as `failing`), or null when it does not. */
+  function failingBanner(reasons) {
+    if (!reasons || !reasons.length) return null;
     return h("div", { class: "errors", role: "alert" },
-      h("strong", { text: failed.length === 1 ? "1 span failed" : failed.length + " spans failed" }),
-      h("ul", {}, failed.map((s) => h("li", {},
-        TH.kindChip(s.kind), " ", h("span", { class: "mono", text: s.name }), ": ",
-        h("span", { text: [s.error && s.error.error_type, (s.error && s.error.message) || s.status_message].filter(Boolean).join(": ") || "error status" })))));
+      h("strong", { text: reasons.length === 1 ? "Failing: 1 reason" : "Failing: " + reasons.length + " reasons" }),
+      h("ul", {}, reasons.map((r) => h("li", {},
+        h("span", { class: "pill status-error", text: String(r.kind).replace(/_/g, " ") }), " ",
+        h("span", { text: r.detail }),
+        r.span_id ? h("span", { class: "muted mono", text: " span " + r.span_id }) : null))));
+  }
+
+  /** A pill saying the request is failing, beside its status. */
+  function failingPill(view) {
+    return view.reasons && view.reasons.length ? h("span", { class: "pill status-error", title: view.reasons.map((r) => r.kind).join(", "), text: "failing" }) : null;
   }
 
   /** A tool call, as a call and its result. */
@@ -130,7 +135,7 @@
     if (!o.compact) {
       const link = location.origin + TH.requestUrl(view.request_id);
       container.appendChild(h("div", { class: "req-head" },
-        h("h1", { class: "page-title" }, "Request ", h("span", { class: "mono id", text: view.request_id }), " ", TH.statusBadge(s.status)),
+        h("h1", { class: "page-title" }, "Request ", h("span", { class: "mono id", text: view.request_id }), " ", TH.statusBadge(s.status), " ", failingPill(view)),
         h("div", { class: "actions" }, TH.copyButton("Copy link", link), TH.copyButton("Copy id", view.request_id),
           h("a", { class: "btn small", href: "/api/v1/requests/" + encodeURIComponent(view.request_id), text: "JSON" }))));
     }
@@ -149,8 +154,8 @@
     container.appendChild(versionBadges(view.versions));
     const scores = scoreList(view.scores);
     if (scores) container.appendChild(TH.card("Scores and feedback", scores));
-    const errors = errorList(ex.spans);
-    if (errors) container.appendChild(errors);
+    const failing = failingBanner(view.reasons);
+    if (failing) container.appendChild(failing);
     container.appendChild(exchangeCard(ex));
     container.appendChild(waterfall(view, ex.spans.length));
     if (view.unattached_logs && view.unattached_logs.length) {
@@ -370,5 +375,5 @@
         raw.scope_name ? h("div", { class: "muted small", text: "scope " + raw.scope_name + " " + (raw.scope_version || "") }) : null), { class: "fold raw" }));
   }
 
-  TH.trace = { renderRequest, exchange, messageText, versionBadges, statusBadge: TH.statusBadge };
+  TH.trace = { renderRequest, exchange, messageText, versionBadges, failingPill, statusBadge: TH.statusBadge };
 })();

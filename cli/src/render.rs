@@ -9,7 +9,7 @@ use std::fmt::Write as _;
 use std::io::{self, Write};
 
 use crate::text::{clean, one_line, preview};
-use tracehound_store::model::{Message, MessagePart, SpanKind, StatusCode};
+use tracehound_store::model::{Message, MessagePart, Score, ScoreTargetKind, SpanKind, StatusCode};
 
 use tracehound_query::views::{
     LookupAnswer, RequestList, RequestStatus, RequestSummary, RequestView, SearchMatch, SearchResults, SessionView,
@@ -46,10 +46,11 @@ pub fn render_lookup(answer: &LookupAnswer, out: &mut dyn Write) -> io::Result<(
 pub fn render_session(session: &SessionView, out: &mut dyn Write) -> io::Result<()> {
     writeln!(
         out,
-        "session {}  user {}  requests {}  first {}  last {}",
+        "session {}  user {}  requests {}  failing {}  first {}  last {}",
         clean(&session.session_id),
         opt(&session.user_id),
         session.request_count,
+        session.failing,
         session.first_seen,
         session.last_seen
     )?;
@@ -86,6 +87,14 @@ pub fn render_request(request: &RequestView, out: &mut dyn Write) -> io::Result<
         s.span_count
     )?;
     let mut text = String::new();
+    // The verdict first: a refusal or a truncation has `status ok`, and is still failing.
+    for reason in &request.reasons {
+        let span = reason.span_id.as_deref().map(|id| format!("  (span {id})")).unwrap_or_default();
+        let _ = writeln!(text, "failing: {}: {}{span}", reason.kind, clean(&reason.detail));
+    }
+    for score in &request.scores {
+        score_text(&mut text, score);
+    }
     // Depth-first with an explicit stack: the tree's depth is bounded, but not by us.
     let mut stack: Vec<(&SpanNode, usize)> = request.spans.iter().rev().map(|n| (n, 0)).collect();
     while let Some((node, depth)) = stack.pop() {
@@ -96,6 +105,20 @@ pub fn render_request(request: &RequestView, out: &mut dyn Write) -> io::Result<
         let _ = writeln!(text, "({} log records name no stored span; see --json)", request.unattached_logs.len());
     }
     out.write_all(text.as_bytes())
+}
+
+/// One score line: name, value and label, who judged, what it judges; its explanation below.
+fn score_text(out: &mut String, score: &Score) {
+    let value = score.value.map(|v| format!(" {v}")).unwrap_or_default();
+    let label = score.label.as_deref().map(|l| format!(" {}", clean(l))).unwrap_or_default();
+    let target = match score.target_kind {
+        ScoreTargetKind::Span => format!("span {}", clean(&score.target_id)),
+        kind => kind.as_str().to_string(),
+    };
+    line(out, 0, &format!("score: {}{value}{label}  ({}, on the {target})", clean(&score.name), clean(&score.source)));
+    if let Some(explanation) = &score.explanation {
+        block(out, STEP, "why: ", explanation);
+    }
 }
 
 /// Renders one listing page as a table, newest first.
@@ -296,13 +319,9 @@ fn span_text(out: &mut String, node: &SpanNode, indent: usize) {
             block(out, at, "result: ", result);
         }
     }
-    if span.kind == SpanKind::Tool {
-        let status = match span.status {
-            StatusCode::Error => "error",
-            StatusCode::Ok => "ok",
-            StatusCode::Unset => "unset",
-        };
-        line(out, at, &format!("status: {status}"));
+    // An unset or ok status says nothing on a tool span; only a failure is news.
+    if span.kind == SpanKind::Tool && span.status == StatusCode::Error {
+        line(out, at, "status: error");
     }
     if let Some(retrieval) = &span.retrieval {
         if let Some(query) = &retrieval.query {
@@ -321,11 +340,13 @@ fn span_text(out: &mut String, node: &SpanNode, indent: usize) {
         }
     }
     // Raw input/output repeat the messages on most LLM spans; show them where they are all there is.
+    // A tool span's input and output are most often its arguments and result again.
+    let tool = span.tool.as_ref();
     if !shows_messages {
-        if let Some(input) = &span.input_value {
+        if let Some(input) = span.input_value.as_ref().filter(|v| tool.and_then(|t| t.arguments.as_ref()) != Some(*v)) {
             block(out, at, "input: ", input);
         }
-        if let Some(output) = &span.output_value {
+        if let Some(output) = span.output_value.as_ref().filter(|v| tool.and_then(|t| t.result.as_ref()) != Some(*v)) {
             block(out, at, "output: ", output);
         }
     }
@@ -533,6 +554,61 @@ mod tests {
     status: error
 ";
         assert!(rendered().contains(expected), "got:\n{}", rendered());
+    }
+
+    fn rendered_with(edit: impl FnOnce(&mut serde_json::Value)) -> String {
+        let mut json = request_json();
+        edit(&mut json);
+        let view: RequestView = serde_json::from_value(json).expect("a RequestView");
+        let mut out = Vec::new();
+        render_request(&view, &mut out).expect("render");
+        String::from_utf8(out).expect("utf-8")
+    }
+
+    #[test]
+    fn a_failing_request_names_each_reason_before_its_spans() {
+        let text = rendered_with(|json| {
+            json["reasons"] = json!([{"kind": "refusal", "detail": "final answer refuses: \"I can't help\"", "span_id": "00000000000000b2"}]);
+        });
+        let third = text.lines().nth(2).unwrap_or_default();
+        assert_eq!(third, "failing: refusal: final answer refuses: \"I can't help\"  (span 00000000000000b2)");
+    }
+
+    #[test]
+    fn a_request_lists_its_scores_with_label_source_target_and_explanation() {
+        let text = rendered_with(|json| {
+            json["scores"] = json!([{
+                "target_kind": "span", "target_id": "00000000000000b2", "name": "faithfulness", "value": 0.2,
+                "label": "fail", "explanation": "cites no document", "source": "llm-judge", "time_unix_nano": 1
+            }]);
+        });
+        assert!(
+            text.contains(
+                "score: faithfulness 0.2 fail  (llm-judge, on the span 00000000000000b2)\n  why: cites no document\n"
+            ),
+            "got:\n{text}"
+        );
+    }
+
+    #[test]
+    fn a_tool_span_prints_its_input_and_output_only_where_they_differ_from_arguments_and_result() {
+        let text = rendered_with(|json| {
+            let tool = &mut json["spans"][0]["children"][1];
+            tool["input_value"] = json!("{\"city\":\"Paris\"}");
+            tool["output_value"] = json!("timeout after retries");
+        });
+        assert!(!text.contains("input: {\"city\""), "the arguments are printed twice:\n{text}");
+        assert!(text.contains("    output: timeout after retries\n"), "got:\n{text}");
+    }
+
+    #[test]
+    fn a_tool_span_that_did_not_fail_prints_no_status() {
+        let text = rendered_with(|json| {
+            let tool = &mut json["spans"][0]["children"][1];
+            tool["status"] = json!("unset");
+            tool["error"] = serde_json::Value::Null;
+        });
+        assert!(!text.contains("status: unset") && !text.contains("status: ok"), "got:\n{text}");
     }
 
     #[test]

@@ -14,6 +14,7 @@ use tracehound_store::summary::{SessionSummary, TraceSummary};
 use tracehound_store::TraceData;
 use utoipa::ToSchema;
 
+use crate::assess::{assess, Criteria, Reason};
 use crate::timestamp::format_rfc3339;
 
 /// The stats answer lives with the code that computes it.
@@ -162,11 +163,16 @@ pub struct RequestView {
     #[serde(default)]
     #[schema(value_type = Vec<Object>)]
     pub scores: Vec<Score>,
+    /// Why the request counts as failing, by the default criteria of `failing` (every
+    /// reason kind, failing score labels); empty when it does not.
+    #[serde(default)]
+    pub reasons: Vec<Reason>,
 }
 
 impl RequestView {
     /// Assembles the view of one stored trace.
     pub fn from_trace(data: TraceData) -> Self {
+        let reasons = assess(&data, &Criteria::default()).reasons;
         let summary = RequestSummary::from_trace(&data.summary);
         let (spans, unattached_logs) = span_tree(data.spans, data.logs);
         RequestView {
@@ -184,7 +190,13 @@ impl RequestView {
             spans,
             unattached_logs,
             scores: data.scores,
+            reasons,
         }
+    }
+
+    /// Whether the request counts as failing.
+    pub fn failing(&self) -> bool {
+        !self.reasons.is_empty()
     }
 }
 
@@ -201,6 +213,9 @@ pub struct SessionView {
     pub last_seen: String,
     /// Requests in the session.
     pub request_count: u64,
+    /// Requests of the session that count as failing (see [`RequestView::reasons`]).
+    #[serde(default)]
+    pub failing: u64,
     /// The requests, oldest first.
     pub requests: Vec<RequestView>,
 }
@@ -208,13 +223,15 @@ pub struct SessionView {
 impl SessionView {
     /// Assembles a session from its summary and its requests' data, in the order given.
     pub fn from_session(summary: &SessionSummary, traces: Vec<TraceData>) -> Self {
+        let requests: Vec<RequestView> = traces.into_iter().map(RequestView::from_trace).collect();
         SessionView {
             session_id: summary.session_id.clone(),
             user_id: summary.user_id.clone(),
             first_seen: format_rfc3339(summary.first_seen),
             last_seen: format_rfc3339(summary.last_seen),
             request_count: summary.request_count,
-            requests: traces.into_iter().map(RequestView::from_trace).collect(),
+            failing: requests.iter().filter(|r| r.failing()).count() as u64,
+            requests,
         }
     }
 }

@@ -135,6 +135,16 @@ fn typing_a_request_id_shows_its_question_answer_and_tool_call() {
 }
 
 #[test]
+fn a_refused_request_page_shows_a_failing_banner_with_its_reason() {
+    let (_dir, server) = loaded_server();
+    let (request_id, _) = manifest_requests()
+        .into_iter()
+        .find(|(_, e)| e["fixture"] == "otel-genai-http-protobuf" && e["expected_outcome"] == "refusal")
+        .expect("a fixture request that is a refusal");
+    scenario(&server, "ui_request_failing.py", &[("--request-id", &request_id), ("--reason", "refusal")]);
+}
+
+#[test]
 fn a_session_page_shows_its_requests_in_order_as_a_transcript() {
     let (_dir, server) = loaded_server();
     let (_, expected) = request_with_tool_call();
