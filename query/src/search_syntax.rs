@@ -97,6 +97,33 @@ impl Field {
     }
 }
 
+/// Every name a query may put before `:`, in the order the README lists them.
+fn field_names() -> impl Iterator<Item = &'static str> {
+    TextField::ALL
+        .into_iter()
+        .map(TextField::as_str)
+        .chain(FilterField::ALL.into_iter().map(FilterField::as_str))
+        .chain(["since", "until"])
+}
+
+/// The message for `name:` that is no field: the nearest field, every field, and how to
+/// search the text as it is.
+fn unknown_field(name: &str, item: &str) -> String {
+    // A swapped, missing or extra letter (`modle`, `sesion`), two in a longer name; a short
+    // name two edits away from a field (`foo`, `tool`) is more likely no field at all.
+    let allowed = if name.len() <= 4 { 1 } else { 2 };
+    let nearest = field_names()
+        .map(|field| (strsim::damerau_levenshtein(name, field), field))
+        .filter(|(distance, _)| *distance <= allowed)
+        .min();
+    let hint = nearest.map(|(_, field)| format!(" (did you mean {field}:?)")).unwrap_or_default();
+    let fields: Vec<&str> = field_names().collect();
+    format!(
+        "unknown field {name}:{hint}; the fields are {}. To search for the text itself, quote it: \"{item}\"",
+        fields.join(", ")
+    )
+}
+
 /// A value after `field:`, or a whole plain item.
 struct Value {
     text: String,
@@ -138,7 +165,7 @@ impl Reader {
             query.clauses.push(Clause::Phrase { text: phrase.text, field: None, negated });
             return Ok(());
         }
-        let Some((name, field)) = self.field_prefix() else {
+        let Some((name, field)) = self.field_prefix()? else {
             let word = self.bare();
             query.clauses.push(Clause::Words { text: word.text, field: None, negated });
             return Ok(());
@@ -174,8 +201,11 @@ impl Reader {
         Ok(())
     }
 
-    /// `name` and its field when the item starts with a known field name and a `:`.
-    fn field_prefix(&self) -> Option<(String, Field)> {
+    /// `name` and its field when the item starts with a field name and a `:`. A lowercase
+    /// name that is no field is an error rather than a word: `modle:gpt-4o` searched as
+    /// text would silently match nothing like what was meant. A `:` followed by `/`, `:`
+    /// or nothing (`http://…`, `a::b`, `note:`) is text, and so is an uppercase prefix.
+    fn field_prefix(&self) -> Result<Option<(String, Field)>, SyntaxError> {
         let name: String = self
             .chars
             .get(self.at..)
@@ -183,11 +213,18 @@ impl Reader {
             .iter()
             .take_while(|c| c.is_ascii_lowercase() || **c == '_')
             .collect();
-        if self.chars.get(self.at + name.chars().count()) != Some(&':') {
-            return None;
+        let colon = self.at + name.chars().count();
+        if name.is_empty() || self.chars.get(colon) != Some(&':') {
+            return Ok(None);
         }
-        let field = Field::parse(&name)?;
-        Some((name, field))
+        if let Some(field) = Field::parse(&name) {
+            return Ok(Some((name, field)));
+        }
+        if self.chars.get(colon + 1).is_none_or(|c| c.is_whitespace() || matches!(c, '/' | ':')) {
+            return Ok(None);
+        }
+        let item: String = self.chars[self.at..].iter().take_while(|c| !c.is_whitespace()).collect();
+        Err(SyntaxError::at(self.at, unknown_field(&name, &item)))
     }
 
     /// Everything up to the next whitespace, quotes included.
@@ -403,11 +440,29 @@ mod tests {
     }
 
     #[test]
-    fn a_word_with_an_unknown_prefix_is_a_plain_word() {
+    fn urls_uppercase_prefixes_and_paths_are_plain_words() {
         assert_eq!(
-            clauses("http://example.com/a ERR:TIMEOUT foo:bar Model:x"),
-            [words("http://example.com/a"), words("ERR:TIMEOUT"), words("foo:bar"), words("Model:x")]
+            clauses("http://example.com/a ERR:TIMEOUT Model:x std::io note:"),
+            [words("http://example.com/a"), words("ERR:TIMEOUT"), words("Model:x"), words("std::io"), words("note:")]
         );
+    }
+
+    #[test]
+    fn a_misspelt_field_is_an_error_naming_the_nearest_and_every_field() {
+        let err = parse_query("refund modle:gpt-4o").expect_err("modle is no field");
+        assert_eq!(err.position, 7);
+        assert!(
+            err.message.starts_with("unknown field modle: (did you mean model:?); the fields are input, "),
+            "{err}"
+        );
+        assert!(err.message.contains("prompt_version") && err.message.contains("since, until"), "{err}");
+        assert!(err.message.contains(r#"quote it: "modle:gpt-4o""#), "{err}");
+    }
+
+    #[test]
+    fn an_unknown_field_far_from_every_field_suggests_none() {
+        let err = parse_query("foo:bar").expect_err("foo is no field");
+        assert!(err.message.starts_with("unknown field foo:; the fields are"), "{err}");
     }
 
     #[test]
