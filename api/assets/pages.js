@@ -130,7 +130,7 @@
       h("h1", { class: "page-title" }, "Session ", h("span", { class: "mono id", text: s.session_id })),
       h("div", { class: "actions" }, TH.copyButton("Copy link", location.origin + TH.sessionUrl(s.session_id)))));
     // The failing verdict (errors, refusals, truncations, low scores), not only error status.
-    const failing = s.failing !== undefined ? s.failing : s.requests.filter((r) => r.reasons && r.reasons.length).length;
+    const failing = s.failing;
     main.appendChild(TH.facts([
       ["user", s.user_id],
       ["first seen", TH.time(s.first_seen)],
@@ -142,8 +142,8 @@
     s.requests.forEach((view, i) => {
       const ex = TH.trace.exchange(view);
       const sum = view.summary || {};
-      const isFailing = (view.reasons && view.reasons.length) || sum.status === "error";
-      transcript.appendChild(h("li", { class: "turn-card" + (isFailing ? " failed" : ""), id: "turn-" + (i + 1) },
+      // An error is one of the reasons, so the reasons alone say it.
+      transcript.appendChild(h("li", { class: "turn-card" + (view.reasons.length ? " failed" : ""), id: "turn-" + (i + 1) },
         h("div", { class: "turn-meta" },
           h("span", { class: "turn-no", text: "Turn " + (i + 1) }),
           h("a", { class: "mono", href: TH.requestUrl(view.request_id), text: view.request_id }),

@@ -90,6 +90,7 @@
 
   /** Why the request counts as failing (the same verdict as `failing`), or null when it does not. */
   function failingBanner(reasons) {
+    // A bundle saved before views carried reasons has none.
     if (!reasons || !reasons.length) return null;
     return h("div", { class: "errors", role: "alert" },
       h("strong", { text: reasons.length === 1 ? "Failing: 1 reason" : "Failing: " + reasons.length + " reasons" }),

@@ -205,10 +205,6 @@ const MEMORY_PER_ENCODED_BYTE: usize = 4;
 /// only one that lasts is refused. Well inside the exporters' 10 s default timeout.
 const ADMISSION_WAIT: Duration = Duration::from_secs(1);
 
-/// Exports that may wait in line at once; more are refused at once. A waiting export holds
-/// its decoded request outside the budget, so the line is kept short.
-const MAX_WAITING: usize = 64;
-
 impl Ingest {
     /// Ingest over a running writer, without keys.
     pub fn new(writer: Writer, config: NormalizeConfig) -> Self {
@@ -228,7 +224,8 @@ impl Ingest {
     }
 
     /// Caps the memory held by exports in flight (decoded, normalized, waiting for the
-    /// writer) at about `bytes`; exports beyond it are refused as retryable.
+    /// writer) at about `bytes`; exports beyond it wait in line for up to
+    /// [`ADMISSION_WAIT`], then are refused as retryable.
     pub fn with_memory_budget(mut self, bytes: usize) -> Self {
         self.budget = Budget::new(kib(bytes));
         self
@@ -286,17 +283,21 @@ impl Ingest {
 }
 
 /// A memory budget in KiB, with a short first-come, first-served line for it.
+///
+/// A waiting export holds its decoded request outside the budget, so the line holds at
+/// most one more budget's worth: the worst case is twice the budget, never unbounded.
 #[derive(Clone)]
 struct Budget {
     permits: Arc<Semaphore>,
     total_kib: usize,
-    waiting: Arc<AtomicUsize>,
+    /// KiB wanted by the exports in line.
+    waiting_kib: Arc<AtomicUsize>,
 }
 
 impl Budget {
     fn new(total_kib: usize) -> Self {
         let total_kib = total_kib.max(1);
-        Budget { permits: Arc::new(Semaphore::new(total_kib)), total_kib, waiting: Arc::new(AtomicUsize::new(0)) }
+        Budget { permits: Arc::new(Semaphore::new(total_kib)), total_kib, waiting_kib: Arc::new(AtomicUsize::new(0)) }
     }
 
     /// `want_kib` of the budget until the permit drops: at once when there is room, else
@@ -304,13 +305,14 @@ impl Budget {
     /// is full or the wait ran out.
     async fn reserve(&self, want_kib: usize, wait: Duration, on_wait: impl FnOnce()) -> Option<OwnedSemaphorePermit> {
         // One export larger than the whole budget is admitted alone rather than never.
-        let want = u32::try_from(want_kib.clamp(1, self.total_kib)).unwrap_or(u32::MAX);
+        let want_kib = want_kib.clamp(1, self.total_kib);
+        let want = u32::try_from(want_kib).unwrap_or(u32::MAX);
         // While anyone waits no permit is free (released permits go to the line first), so
         // this never jumps the line.
         if let Ok(permit) = self.permits.clone().try_acquire_many_owned(want) {
             return Some(permit);
         }
-        let _in_line = InLine::join(&self.waiting)?;
+        let _in_line = InLine::join(&self.waiting_kib, want_kib, self.total_kib)?;
         on_wait();
         // An error means the semaphore closed, which it never is.
         tokio::time::timeout(wait, self.permits.clone().acquire_many_owned(want)).await.ok()?.ok()
@@ -318,19 +320,24 @@ impl Budget {
 }
 
 /// A place in the line for the memory budget, given back on drop.
-struct InLine<'a>(&'a AtomicUsize);
+struct InLine<'a> {
+    waiting_kib: &'a AtomicUsize,
+    kib: usize,
+}
 
 impl<'a> InLine<'a> {
-    /// Joins the line, unless [`MAX_WAITING`] exports already wait.
-    fn join(waiting: &'a AtomicUsize) -> Option<Self> {
-        waiting.fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| (n < MAX_WAITING).then_some(n + 1)).ok()?;
-        Some(InLine(waiting))
+    /// Joins the line with `kib`, unless the line would then want more than `max_kib`.
+    fn join(waiting_kib: &'a AtomicUsize, kib: usize, max_kib: usize) -> Option<Self> {
+        waiting_kib
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| n.checked_add(kib).filter(|total| *total <= max_kib))
+            .ok()?;
+        Some(InLine { waiting_kib, kib })
     }
 }
 
 impl Drop for InLine<'_> {
     fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::AcqRel);
+        self.waiting_kib.fetch_sub(self.kib, Ordering::AcqRel);
     }
 }
 
@@ -389,32 +396,44 @@ mod tests {
 
     #[tokio::test]
     async fn waiting_exports_are_admitted_first_come_first_served() {
+        // 8 KiB waits first, then 2 KiB. Half the budget coming free would fit the second;
+        // served in order, it goes to the first, and the second is admitted after it.
         let budget = Budget::new(10);
-        let held = budget.reserve(10, LONG, || ()).await;
+        let (half, other_half) = (budget.reserve(5, LONG, || ()).await, budget.reserve(5, LONG, || ()).await);
         let order = std::sync::Mutex::new(Vec::new());
-        let wait_for = |n: usize| {
+        let wait_for = |name: &'static str, kib: usize| {
             let (budget, order) = (&budget, &order);
             async move {
-                let permit = budget.reserve(10, LONG, || ()).await;
-                order.lock().unwrap().push(n);
+                let permit = budget.reserve(kib, LONG, || ()).await;
+                order.lock().unwrap().push(name);
                 drop(permit);
             }
         };
         let release = async {
             tokio::task::yield_now().await;
-            drop(held);
+            drop(half);
+            for _ in 0..3 {
+                tokio::task::yield_now().await;
+            }
+            order.lock().unwrap().push("rest freed");
+            drop(other_half);
         };
-        tokio::join!(wait_for(1), wait_for(2), wait_for(3), release);
-        assert_eq!(*order.lock().unwrap(), [1, 2, 3]);
+        tokio::join!(wait_for("8 KiB", 8), wait_for("2 KiB", 2), release);
+        assert_eq!(*order.lock().unwrap(), ["rest freed", "8 KiB", "2 KiB"]);
     }
 
-    #[test]
-    fn the_line_holds_at_most_max_waiting_exports() {
-        let waiting = AtomicUsize::new(0);
-        let places: Vec<_> = (0..MAX_WAITING).map(|_| InLine::join(&waiting).expect("room in line")).collect();
-        assert!(InLine::join(&waiting).is_none());
-        drop(places);
-        assert_eq!(waiting.load(Ordering::Acquire), 0);
+    #[tokio::test]
+    async fn the_line_holds_at_most_one_budget_of_waiting_exports() {
+        let budget = Budget::new(10);
+        let _held = budget.reserve(10, LONG, || ()).await;
+        let first = InLine::join(&budget.waiting_kib, 6, budget.total_kib).expect("room in line");
+        assert!(
+            InLine::join(&budget.waiting_kib, 6, budget.total_kib).is_none(),
+            "12 KiB would wait for a 10 KiB budget"
+        );
+        assert!(budget.reserve(6, LONG, || ()).await.is_none(), "refused at once: the line is full");
+        drop(first);
+        assert_eq!(budget.waiting_kib.load(Ordering::Acquire), 0);
     }
 
     #[test]
