@@ -148,9 +148,9 @@
       changes.length
         ? h("ul", { class: "changes" }, changeLines.map(([dim, list]) => h("li", { class: "change", dataset: { dimension: dim } },
           h("span", { class: "dim", text: String(dim).replace(/_/g, " ") }),
-          h("span", { class: "change-values" }, TH.paged(list, (c) => h("span", { class: "badge badge-new", title: "first seen " + timeText(c.first_seen) },
+          h("span", { class: "change-values" }, TH.paged(list, (c) => h("span", { class: "badge badge-new", title: "first seen " + timeText(c.first_seen) + changeEvidence(c.evidence) },
             h("span", { class: "badge-key", text: timeText(c.first_seen).slice(11, 19) }), h("span", { class: "badge-val", text: String(c.value) })), 6)))))
-        : h("p", { class: "muted", text: "No version value was first seen inside this window." })));
+        : h("p", { class: "muted", text: "No version value replaced another inside this window." })));
     const rows = versionRows(body);
     if (!rows.length) return holder.appendChild(TH.notice("info", "No versions recorded in this window", null));
     const firsts = rows.map((r) => r.first).filter((v) => v !== null);
@@ -194,6 +194,13 @@
               v.score !== undefined && v.score !== null ? h("span", { class: "num small", text: "score " + Number(v.score).toFixed(2) }) : null));
         }, 12))));
     }
+  }
+
+  /** Why a first sighting counts as a change: the test the server decided with. */
+  function changeEvidence(e) {
+    if (!e) return "";
+    return "\nnone of the " + e.requests_before + " requests before carried it; " + e.carrying_after + " of the " +
+      e.requests_after + " from then on did (p = " + Number(e.p_value).toPrecision(2) + ")";
   }
 
   async function postmortem() {

@@ -167,9 +167,8 @@ pub fn postmortem(
     // A value carried by one request is over-represented among failures whenever that
     // request fails: for a dimension that varies per request, that is noise, not evidence.
     compare.over_represented.retain(|o| !noisy.contains(&o.dimension));
-    let mut changes =
-        changes_between(store, tenant, incident.since.saturating_sub(CHANGE_LOOKBACK_NANOS), incident.until)?;
-    changes.retain(|c| !noisy.contains(&c.dimension));
+    let changes =
+        changes_between(store, tenant, incident.since.saturating_sub(CHANGE_LOOKBACK_NANOS), incident.until, &noisy)?;
     let chosen = choose_diverse(&now, evidence);
     let verdict = triage(store, tenant, incident, Some(baseline.since))?;
     let hints = if verdict.shift.is_some() { triage_hints(&verdict) } else { hints(&compare, &changes) };

@@ -90,10 +90,28 @@ fn write_all(pm: &Postmortem, md: &mut String) -> std::fmt::Result {
 
     writeln!(md, "\n## Changes in the 48 hours before\n")?;
     if pm.changes.is_empty() {
-        writeln!(md, "No version value was first seen in the 48 hours before the window or during it.")?;
+        writeln!(md, "No version value replaced another in the 48 hours before the window or during it.")?;
     }
     for c in &pm.changes {
-        writeln!(md, "- {}: {} `{}` first seen", c.first_seen, c.dimension, code(&c.value))?;
+        let e = &c.evidence;
+        writeln!(
+            md,
+            "- {}: {} `{}` first seen (none of the {} requests before carried it, {} of the {} after did; p = {:.2e})",
+            c.first_seen,
+            c.dimension,
+            code(&c.value),
+            e.requests_before,
+            e.carrying_after,
+            e.requests_after,
+            e.p_value
+        )?;
+    }
+    if !pm.changes.is_empty() {
+        writeln!(
+            md,
+            "\nA value counts as a change when, had it been live all along, it would almost surely have \
+             shown among the requests before it (one-sided hypergeometric test, 5 % over the candidates)."
+        )?;
     }
 
     writeln!(md, "\n## Timeline\n")?;
