@@ -162,12 +162,17 @@ async fn a_limit_above_one_thousand_is_refused() {
 #[tokio::test]
 async fn versions_list_a_value_first_seen_inside_the_window_as_a_change() {
     let fx = Fixture::new();
-    let mut old = request(1, 0, "fine");
-    old[0].versions.insert(VersionDimension::PromptVersion, "v7".into());
-    let mut new = request(2, 60_000, "I can't help with that.");
-    new[0].versions.insert(VersionDimension::PromptVersion, "v8".into());
-    fx.write(old);
-    fx.write(new);
+    // Ten requests on v7, then three on v8: too many before for v8 to have been live then.
+    for n in 1..=13u8 {
+        let (start, answer, version) = if n <= 10 {
+            (u64::from(n) * 1_000, "fine", "v7")
+        } else {
+            (u64::from(n) * 10_000, "I can't help with that.", "v8")
+        };
+        let mut spans = request(n, start, answer);
+        spans[0].versions.insert(VersionDimension::PromptVersion, version.into());
+        fx.write(spans);
+    }
     let api = Fixture::router(&fx);
     // The window opens 30 s after T0: v7 was seen before it, v8 only inside it.
     let (status, answer) = get(&api, "/api/v1/versions?since=2023-11-14T22:13:50Z&until=2100-01-01T00:00:00Z").await;
