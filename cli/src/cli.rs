@@ -8,7 +8,7 @@ use std::io::{self, Write};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use crate::client::{ApiClient, CliError, SearchOptions, SearchSort};
+use crate::client::{ApiClient, CliError, ListOptions, ListStatus, SearchOptions, SearchSort};
 use crate::render::{render_lookup, render_request_table, render_search_results};
 use crate::text::to_stdout;
 use tracehound_query::views::{LookupAnswer, RequestList, SearchResults};
@@ -35,9 +35,24 @@ pub struct LsArgs {
     /// Only requests started since: an age (30m, 48h, 7d) or an RFC 3339 timestamp.
     #[arg(long)]
     pub since: Option<String>,
+    /// Only requests started before: an age or an RFC 3339 timestamp.
+    #[arg(long)]
+    pub until: Option<String>,
+    /// Only requests of this service (`service.name`).
+    #[arg(long)]
+    pub service: Option<String>,
+    /// Only requests of this status.
+    #[arg(long, value_enum)]
+    pub status: Option<ListStatus>,
+    /// Only requests that carried this version value: `dimension=value`, e.g. `prompt_version=v8`.
+    #[arg(long, value_name = "DIMENSION=VALUE")]
+    pub version: Option<String>,
     /// Rows at most.
     #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u16).range(1..=1000))]
     pub limit: u16,
+    /// Continue where a previous listing ended (its `next_cursor`).
+    #[arg(long)]
+    pub cursor: Option<String>,
     /// Print the API's JSON answer instead of the table.
     #[arg(long)]
     pub json: bool,
@@ -76,6 +91,21 @@ pub struct SearchArgs {
     pub api_url: String,
 }
 
+impl LsArgs {
+    /// The filters and paging of the listing.
+    pub fn options(&self) -> ListOptions {
+        ListOptions {
+            since: self.since.clone(),
+            until: self.until.clone(),
+            service: self.service.clone(),
+            status: self.status,
+            version: self.version.clone(),
+            limit: usize::from(self.limit),
+            cursor: self.cursor.clone(),
+        }
+    }
+}
+
 impl SearchArgs {
     /// The paging and time options of the search.
     pub fn options(&self) -> SearchOptions {
@@ -96,7 +126,7 @@ pub fn get(args: &GetArgs) -> Result<(), CliError> {
 
 /// Runs `ls`, writing to stdout.
 pub fn ls(args: &LsArgs) -> Result<(), CliError> {
-    to_stdout(|out| run_ls(&args.api_url, args.since.as_deref(), usize::from(args.limit), args.json, out))
+    to_stdout(|out| run_ls(&args.api_url, &args.options(), args.json, out))
 }
 
 /// Runs `search`, writing to stdout.
@@ -115,14 +145,8 @@ pub fn run_get(api_url: &str, id: &str, json: bool, out: &mut impl Write) -> Res
 }
 
 /// Lists recent requests, newest first, as pretty JSON or as a table.
-pub fn run_ls(
-    api_url: &str,
-    since: Option<&str>,
-    limit: usize,
-    json: bool,
-    out: &mut impl Write,
-) -> Result<(), CliError> {
-    let page = ApiClient::new(api_url)?.list_requests(since, limit)?;
+pub fn run_ls(api_url: &str, options: &ListOptions, json: bool, out: &mut impl Write) -> Result<(), CliError> {
+    let page = ApiClient::new(api_url)?.list_requests(options)?;
     if json {
         return write_json(&page, out);
     }

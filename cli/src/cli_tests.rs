@@ -5,7 +5,7 @@ use std::net::TcpListener;
 use serde_json::Value;
 
 use crate::cli::{run_get, run_ls};
-use crate::client::CliError;
+use crate::client::{CliError, ListOptions, ListStatus};
 use tracehound_api::test_support::{llm_span, span, Fixture, LiveApi};
 
 fn request(trace: u8, start_ms: u64, request_id: &str, question: &str) -> Vec<tracehound_store::model::Span> {
@@ -94,7 +94,7 @@ fn an_api_url_that_is_not_http_is_refused() {
 fn ls_prints_a_table_newest_first() {
     let api = api_with_two_requests();
     let mut out = Vec::new();
-    run_ls(&api.url, None, 10, false, &mut out).expect("ls");
+    run_ls(&api.url, &ListOptions { limit: 10, ..Default::default() }, false, &mut out).expect("ls");
     let text = String::from_utf8_lossy(&out);
     let lines: Vec<&str> = text.lines().collect();
     assert!(lines[0].starts_with("TIME (UTC)"), "{text}");
@@ -106,16 +106,65 @@ fn ls_prints_a_table_newest_first() {
 fn ls_stops_at_the_limit_and_says_there_is_more() {
     let api = api_with_two_requests();
     let mut out = Vec::new();
-    run_ls(&api.url, None, 1, false, &mut out).expect("ls");
+    run_ls(&api.url, &ListOptions { limit: 1, ..Default::default() }, false, &mut out).expect("ls");
     let text = String::from_utf8_lossy(&out);
     assert_eq!(text.lines().count(), 3, "{text}");
-    assert!(text.ends_with("(more requests; raise --limit or narrow --since)\n"), "{text}");
+    assert!(text.lines().last().is_some_and(|l| l.starts_with("(more requests: --cursor ")), "{text}");
+}
+
+#[test]
+fn ls_with_the_printed_cursor_lists_the_next_page() {
+    let api = api_with_two_requests();
+    let mut out = Vec::new();
+    run_ls(&api.url, &ListOptions { limit: 1, ..Default::default() }, false, &mut out).expect("ls");
+    let text = String::from_utf8_lossy(&out).into_owned();
+    let cursor = text.lines().last().and_then(|l| l.strip_prefix("(more requests: --cursor ")).unwrap();
+    let options =
+        ListOptions { limit: 1, cursor: Some(cursor.trim_end_matches(')').to_string()), ..Default::default() };
+    let mut out = Vec::new();
+    run_ls(&api.url, &options, false, &mut out).expect("ls");
+    let text = String::from_utf8_lossy(&out);
+    assert!(text.contains("req-first") && !text.contains("req-second"), "{text}");
+}
+
+#[test]
+fn ls_with_a_status_lists_only_requests_of_that_status() {
+    let fixture = Fixture::new();
+    fixture.write(request(1, 0, "req-fine", "Fine?"));
+    let mut failed = request(2, 100, "req-broken", "Broken?");
+    failed[1].status = tracehound_store::model::StatusCode::Error;
+    failed[1].status_message = "upstream 500".into();
+    fixture.write(failed);
+    let api = LiveApi::serve(fixture);
+    let options = ListOptions { status: Some(ListStatus::Error), ..Default::default() };
+    let mut out = Vec::new();
+    run_ls(&api.url, &options, false, &mut out).expect("ls");
+    let text = String::from_utf8_lossy(&out);
+    assert!(text.contains("req-broken") && !text.contains("req-fine"), "{text}");
+}
+
+#[test]
+fn ls_with_a_version_lists_only_requests_that_carried_it() {
+    let fixture = Fixture::new();
+    let dim = tracehound_store::model::VersionDimension::PromptVersion;
+    for (trace, id, version) in [(1, "req-old", "v7"), (2, "req-new", "v8")] {
+        let mut spans = request(trace, u64::from(trace) * 100, id, "Which version?");
+        spans[0].versions.insert(dim, version.into());
+        fixture.write(spans);
+    }
+    let api = LiveApi::serve(fixture);
+    let options = ListOptions { version: Some("prompt_version=v7".into()), ..Default::default() };
+    let mut out = Vec::new();
+    run_ls(&api.url, &options, false, &mut out).expect("ls");
+    let text = String::from_utf8_lossy(&out);
+    assert!(text.contains("req-old") && !text.contains("req-new"), "{text}");
 }
 
 #[test]
 fn ls_reports_the_api_refusing_a_parameter() {
     let api = api_with_two_requests();
-    let err = run_ls(&api.url, Some("last week"), 10, false, &mut Vec::new()).unwrap_err();
+    let options = ListOptions { since: Some("last week".into()), ..Default::default() };
+    let err = run_ls(&api.url, &options, false, &mut Vec::new()).unwrap_err();
     assert!(matches!(err, CliError::Api { status: 400, .. }), "{err:?}");
     assert!(err.to_string().contains("invalid since:"), "{err}");
 }

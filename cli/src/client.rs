@@ -136,11 +136,23 @@ impl ApiClient {
     }
 
     /// `GET /api/v1/requests` as JSON.
-    pub fn list_requests(&self, since: Option<&str>, limit: usize) -> Result<Value, CliError> {
-        let limit = limit.to_string();
+    pub fn list_requests(&self, options: &ListOptions) -> Result<Value, CliError> {
+        let limit = options.limit.to_string();
         let mut query = vec![("limit", limit.as_str())];
-        if let Some(since) = since {
-            query.push(("since", since));
+        if let Some(status) = options.status {
+            query.push(("status", status.as_str()));
+        }
+        let texts = [
+            ("since", &options.since),
+            ("until", &options.until),
+            ("service", &options.service),
+            ("version", &options.version),
+            ("cursor", &options.cursor),
+        ];
+        for (name, value) in texts {
+            if let Some(value) = value {
+                query.push((name, value));
+            }
         }
         let url = self.url(&["api", "v1", "requests"], &query)?;
         let response = self.send(url)?;
@@ -220,6 +232,50 @@ impl ApiClient {
             return Err(CliError::Api { status: status.as_u16(), message });
         }
         serde_json::from_str(&body).map_err(|e| CliError::Decode(e.to_string()))
+    }
+}
+
+/// What `ls` lists and how it pages.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListOptions {
+    /// Oldest start listed: an age (`2h`) or an RFC 3339 timestamp.
+    pub since: Option<String>,
+    /// Start before which to list.
+    pub until: Option<String>,
+    /// Only this service.
+    pub service: Option<String>,
+    /// Only this status.
+    pub status: Option<ListStatus>,
+    /// Only requests carrying `dimension=value`.
+    pub version: Option<String>,
+    /// Rows per page.
+    pub limit: usize,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+impl Default for ListOptions {
+    fn default() -> Self {
+        ListOptions { since: None, until: None, service: None, status: None, version: None, limit: 20, cursor: None }
+    }
+}
+
+/// A request's status, as `ls --status` takes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ListStatus {
+    /// No span failed.
+    Ok,
+    /// A span has error status.
+    Error,
+}
+
+impl ListStatus {
+    /// The API's spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ListStatus::Ok => "ok",
+            ListStatus::Error => "error",
+        }
     }
 }
 

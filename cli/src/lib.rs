@@ -10,7 +10,7 @@ pub mod text;
 pub mod triage_cli;
 
 pub use cli::{get, ls, run_get, run_ls, run_search, search, GetArgs, LsArgs, SearchArgs};
-pub use client::{ApiClient, CliError, SearchOptions, SearchSort};
+pub use client::{ApiClient, CliError, ListOptions, ListStatus, SearchOptions, SearchSort};
 
 #[cfg(test)]
 mod cli_tests;

@@ -146,8 +146,8 @@ pub fn render_request_table(list: &RequestList, out: &mut dyn Write) -> io::Resu
         }
         writeln!(out, "{}", line.trim_end())?;
     }
-    if list.next_cursor.is_some() {
-        writeln!(out, "(more requests; raise --limit or narrow --since)")?;
+    if let Some(cursor) = &list.next_cursor {
+        writeln!(out, "(more requests: --cursor {})", clean(cursor))?;
     }
     Ok(())
 }

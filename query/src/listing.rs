@@ -4,7 +4,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use serde::Deserialize;
-use tracehound_store::model::TraceId;
+use tracehound_store::model::{TraceId, VersionDimension};
 use tracehound_store::summary::TraceSummary;
 use tracehound_store::{Store, TenantId};
 use utoipa::IntoParams;
@@ -12,14 +12,14 @@ use utoipa::IntoParams;
 use crate::error::QueryError;
 use crate::params::{non_empty, parse_limit};
 use crate::time_range::parse_time_bound;
-use crate::views::{RequestList, RequestSummary};
+use crate::views::{RequestList, RequestStatus, RequestSummary};
 
 /// Rows per page when `limit` is absent.
 pub const DEFAULT_LIMIT: usize = 50;
 /// Rows per page at most.
 pub const MAX_LIMIT: usize = 1000;
-/// Index rows read per store call while filtering by service, so a rare service does not
-/// cost one store call per match.
+/// Index rows read per store call while filtering, so a rare match does not cost one store
+/// call per row.
 const FILTER_SCAN_CHUNK: usize = 256;
 
 /// The listing's query string, as sent; [`ListQuery::parse`] reads it.
@@ -34,6 +34,10 @@ pub struct ListParams {
     pub until: Option<String>,
     /// Only requests of this service (`service.name` of the root span).
     pub service: Option<String>,
+    /// Only requests of this status: `ok`, or `error` (a span failed).
+    pub status: Option<String>,
+    /// Only requests that carried this version value: `dimension=value`, e.g. `prompt_version=v8`.
+    pub version: Option<String>,
     /// Rows per page, 1 to 1000. Default 50.
     #[param(value_type = Option<u32>, minimum = 1, maximum = 1000)]
     pub limit: Option<String>,
@@ -89,6 +93,10 @@ pub struct ListQuery {
     pub until: u64,
     /// Service to keep, if any.
     pub service: Option<String>,
+    /// Status to keep, if any.
+    pub status: Option<RequestStatus>,
+    /// Version value to keep, if any.
+    pub version: Option<(VersionDimension, String)>,
     /// Rows per page.
     pub limit: usize,
     /// Continue after this row.
@@ -115,18 +123,57 @@ impl ListQuery {
             Some(text) => Some(text.parse::<Cursor>().map_err(|e| invalid("cursor", e.to_string()))?),
             None => None,
         };
-        Ok(ListQuery { since, until, service: non_empty(&params.service).map(str::to_string), limit, cursor })
+        let status = match non_empty(&params.status) {
+            Some("ok") => Some(RequestStatus::Ok),
+            Some("error") => Some(RequestStatus::Error),
+            Some(other) => return Err(invalid("status", format!("{other:?} is neither ok nor error"))),
+            None => None,
+        };
+        let version = match non_empty(&params.version) {
+            Some(text) => Some(parse_version(text).map_err(|reason| invalid("version", reason))?),
+            None => None,
+        };
+        let service = non_empty(&params.service).map(str::to_string);
+        Ok(ListQuery { since, until, service, status, version, limit, cursor })
     }
+
+    /// True when a filter is set: the time index is then read in chunks.
+    fn filters(&self) -> bool {
+        self.service.is_some() || self.status.is_some() || self.version.is_some()
+    }
+
+    /// Whether a row passes every filter.
+    fn keeps(&self, row: &TraceSummary) -> bool {
+        self.service.as_deref().is_none_or(|service| row.service == service)
+            && self.status.is_none_or(|status| RequestStatus::of(row) == status)
+            && self.version.as_ref().is_none_or(|(dim, value)| row.versions.get(dim).is_some_and(|v| v.contains(value)))
+    }
+}
+
+/// `dimension=value`, the dimension one of [`VersionDimension::ALL`].
+fn parse_version(text: &str) -> Result<(VersionDimension, String), String> {
+    let names = || VersionDimension::ALL.map(VersionDimension::as_str).join(", ");
+    let Some((name, value)) = text.split_once('=') else {
+        return Err(format!("{text:?} is not dimension=value (dimensions: {})", names()));
+    };
+    let dim = VersionDimension::ALL
+        .into_iter()
+        .find(|d| d.as_str() == name.trim())
+        .ok_or_else(|| format!("{name:?} is not a version dimension (dimensions: {})", names()))?;
+    if value.is_empty() {
+        return Err(format!("no value after {name}="));
+    }
+    Ok((dim, value.to_string()))
 }
 
 /// One page of requests, newest first, with the cursor of the next page when there is one.
 ///
-/// With a service filter the time index is read on until the page is full or the range is
+/// With a filter the time index is read on until the page is full or the range is
 /// exhausted.
 pub fn list_requests(store: &Store, tenant: TenantId, query: &ListQuery) -> Result<RequestList, QueryError> {
     // One row more than the page tells whether another page exists.
     let wanted = query.limit + 1;
-    let chunk = if query.service.is_some() { wanted.max(FILTER_SCAN_CHUNK) } else { wanted };
+    let chunk = if query.filters() { wanted.max(FILTER_SCAN_CHUNK) } else { wanted };
     // A cursor at or past `until` is looser than `until` itself.
     let mut before = query.cursor.filter(|c| c.start_unix_nano < query.until).map(|c| (c.start_unix_nano, c.trace_id));
     let mut rows: Vec<TraceSummary> = Vec::with_capacity(wanted);
@@ -135,7 +182,7 @@ pub fn list_requests(store: &Store, tenant: TenantId, query: &ListQuery) -> Resu
         let exhausted = page.len() < chunk;
         before = page.last().map(|last| (last.start_unix_nano, last.trace_id));
         for row in page {
-            if query.service.as_deref().is_none_or(|service| row.service == service) {
+            if query.keeps(&row) {
                 rows.push(row);
                 if rows.len() == wanted {
                     break 'scan;
@@ -168,6 +215,8 @@ mod tests {
                 "since" => &mut p.since,
                 "until" => &mut p.until,
                 "service" => &mut p.service,
+                "status" => &mut p.status,
+                "version" => &mut p.version,
                 "limit" => &mut p.limit,
                 "cursor" => &mut p.cursor,
                 other => panic!("unknown parameter {other}"),
@@ -211,6 +260,29 @@ mod tests {
     #[test]
     fn an_unreadable_since_names_the_parameter() {
         assert!(error_of(&[("since", "last tuesday")]).starts_with("invalid since:"));
+    }
+
+    #[test]
+    fn a_status_other_than_ok_or_error_names_the_parameter() {
+        assert_eq!(error_of(&[("status", "failed")]), "invalid status: \"failed\" is neither ok nor error");
+    }
+
+    #[test]
+    fn a_version_filter_reads_dimension_and_value() {
+        let query = ListQuery::parse(&params(&[("version", "prompt_version=v8")]), NOW).unwrap();
+        assert_eq!(query.version, Some((VersionDimension::PromptVersion, "v8".to_string())));
+    }
+
+    #[test]
+    fn a_version_filter_with_an_unknown_dimension_names_the_known_ones() {
+        let error = error_of(&[("version", "prompt=v8")]);
+        assert!(error.starts_with("invalid version: \"prompt\" is not a version dimension"), "{error}");
+        assert!(error.contains("prompt_version"), "{error}");
+    }
+
+    #[test]
+    fn a_version_filter_without_a_value_is_refused() {
+        assert_eq!(error_of(&[("version", "prompt_version=")]), "invalid version: no value after prompt_version=");
     }
 
     #[test]

@@ -38,6 +38,16 @@ pub enum RequestStatus {
     Error,
 }
 
+impl RequestStatus {
+    /// The status of a stored request.
+    pub fn of(summary: &TraceSummary) -> Self {
+        match summary.status() {
+            StatusCode::Error => RequestStatus::Error,
+            StatusCode::Ok | StatusCode::Unset => RequestStatus::Ok,
+        }
+    }
+}
+
 /// One request (one trace) on one line: what listings show.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct RequestSummary {
@@ -93,10 +103,7 @@ impl RequestSummary {
             root_name: summary.root_name.clone(),
             start_time: format_rfc3339(summary.start_unix_nano),
             duration_ms: nanos_to_ms(summary.end_unix_nano.saturating_sub(summary.start_unix_nano)),
-            status: match summary.status() {
-                StatusCode::Error => RequestStatus::Error,
-                StatusCode::Ok | StatusCode::Unset => RequestStatus::Ok,
-            },
+            status: RequestStatus::of(summary),
             span_count: summary.span_count,
             llm_calls: summary.llm_calls,
             tool_calls: summary.tool_calls,
