@@ -28,7 +28,8 @@ use tracehound_store::model::{LogRecord, Span};
 use tracehound_store::writer::Writer;
 use tracehound_store::{StoreError, TenantId, WriteBatch};
 
-use crate::self_metrics::{record_admission_wait, record_export, record_refusal, Signal};
+use crate::expiry::{Expired, Expires, Expiry};
+use crate::self_metrics::{record_admission_wait, record_expired, record_export, record_refusal, Signal};
 
 /// What an accepted export reports back (OTLP `partial_success`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -89,7 +90,7 @@ impl IngestError {
 /// it, and the answer it gets.
 pub trait Export: Message + Default + DeserializeOwned + Send + Sync + 'static {
     /// A normalized item of this signal.
-    type Item: Send;
+    type Item: Send + Expires;
     /// The export's answer.
     type Response: Message + Serialize + Default + Send + 'static;
     /// The signal, for the metrics.
@@ -188,6 +189,8 @@ pub struct Ingest {
     budget: Budget,
     /// Runs on every normalized item before the writer sees it; `None`: evidence kept exact.
     redactor: Option<Arc<Redactor>>,
+    /// What retention would delete at once, refused; `None`: data is kept whatever its age.
+    expiry: Option<Expiry>,
 }
 
 /// Default memory budget of exports in flight.
@@ -214,6 +217,7 @@ impl Ingest {
             gate: Gate::open(Default::default()),
             budget: Budget::new(kib(DEFAULT_INFLIGHT_BYTES)),
             redactor: None,
+            expiry: None,
         }
     }
 
@@ -234,6 +238,12 @@ impl Ingest {
     /// Redacts every span and log record at ingest, before anything reaches the disk.
     pub fn with_redactor(mut self, redactor: Option<Redactor>) -> Self {
         self.redactor = redactor.map(Arc::new);
+        self
+    }
+
+    /// Refuses, in `partial_success`, items retention would delete at its next pass.
+    pub fn with_expiry(mut self, expiry: Option<Expiry>) -> Self {
+        self.expiry = expiry;
         self
     }
 
@@ -260,14 +270,21 @@ impl Ingest {
         self.gate.admit(principal, encoded_len as u64, request.item_count())?;
         let _held = self.reserve(R::SIGNAL, encoded_len).await?;
         let mut normalized = request.normalize(&self.config);
+        let expired = match &self.expiry {
+            Some(expiry) => expiry.split_off(principal.tenant, &mut normalized.items)?,
+            None => Expired::default(),
+        };
         if let Some(redactor) = &self.redactor {
             normalized.items.iter_mut().for_each(|item| R::redact(redactor, item));
         }
-        let report = report_of(&normalized, R::NOUN);
+        let report = report_of(&normalized, R::NOUN, expired, self.expiry.as_ref().map(Expiry::max_age));
         if !normalized.items.is_empty() {
             self.writer.write(R::batch(principal.tenant, normalized.items)).await?;
         }
-        record_export(R::SIGNAL, report.accepted, report.rejected, started.elapsed(), self.queue_depth());
+        record_export(R::SIGNAL, report.accepted, normalized.rejected, started.elapsed(), self.queue_depth());
+        if expired.count > 0 {
+            record_expired(R::SIGNAL, expired.count);
+        }
         Ok(report)
     }
 
@@ -345,10 +362,21 @@ fn kib(bytes: usize) -> usize {
     bytes.div_ceil(1024).min(Semaphore::MAX_PERMITS)
 }
 
-fn report_of<T>(normalized: &Normalized<T>, noun: &str) -> IngestReport {
+fn report_of<T>(normalized: &Normalized<T>, noun: &str, expired: Expired, max_age: Option<Duration>) -> IngestReport {
     let mut parts = Vec::new();
     if normalized.rejected > 0 {
         parts.push(format!("rejected {} {noun}(s): {}", normalized.rejected, normalized.rejection_reasons.join("; ")));
+    }
+    if expired.count > 0 {
+        let days = max_age.map_or(0, |age| age.as_secs().div_ceil(86_400));
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
+        let oldest_days = now.saturating_sub(u128::from(expired.oldest_unix_nano)) / 86_400_000_000_000;
+        parts.push(format!(
+            "rejected {} {noun}(s) older than this server's {days}-day retention (the oldest started {oldest_days} \
+             days ago): the next retention pass would delete them. To keep them, hold their window first \
+             (POST /api/v1/holds) or run the server with a longer --retention-days",
+            expired.count
+        ));
     }
     if normalized.truncated_values > 0 {
         parts.push(format!(
@@ -356,7 +384,11 @@ fn report_of<T>(normalized: &Normalized<T>, noun: &str) -> IngestReport {
             normalized.truncated_values
         ));
     }
-    IngestReport { accepted: normalized.items.len() as u64, rejected: normalized.rejected, message: parts.join(". ") }
+    IngestReport {
+        accepted: normalized.items.len() as u64,
+        rejected: normalized.rejected + expired.count,
+        message: parts.join(". "),
+    }
 }
 
 #[cfg(test)]

@@ -38,6 +38,13 @@ pub fn record_export(signal: Signal, accepted: u64, rejected: u64, elapsed: Dura
     metrics::gauge!("tracehound_ingest_queue_depth").set(queue_depth as f64);
 }
 
+/// Counts items refused because retention would delete them at its next pass.
+pub fn record_expired(signal: Signal, items: u64) {
+    metrics::counter!("tracehound_received_total", "signal" => signal.as_str()).increment(items);
+    metrics::counter!("tracehound_rejected_total", "signal" => signal.as_str(), "reason" => "older_than_retention")
+        .increment(items);
+}
+
 /// Counts an export that found the memory budget full and waited in line for room.
 pub fn record_admission_wait(signal: Signal) {
     metrics::counter!("tracehound_admission_waits_total", "signal" => signal.as_str()).increment(1);

@@ -63,3 +63,34 @@ fn grpc_sent_to_the_otlp_http_port_gets_a_grpc_answer_naming_the_grpc_port() {
     assert!(status.message().contains("4317"), "{}", status.message());
     assert_eq!(refused(&server, "not_served"), 1.0);
 }
+
+#[test]
+fn otlp_http_sent_to_the_grpc_port_is_told_the_http_port_and_counted() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let server = Server::start(dir.path());
+    let response = reqwest::blocking::Client::builder()
+        .http1_only()
+        .build()
+        .expect("client")
+        .post(format!("{}/v1/traces", server.grpc_endpoint()))
+        .header("content-type", "application/x-protobuf")
+        .body(export_bytes(vec![]))
+        .send()
+        .expect("an HTTP/1 answer, not a reset connection");
+    assert_eq!(response.status().as_u16(), 404);
+    let body = response.text().expect("body");
+    assert!(body.contains("4318") && body.contains("/v1/traces"), "{body}");
+    assert_eq!(refused(&server, "not_found"), 1.0);
+}
+
+#[test]
+fn grpc_still_reaches_the_grpc_port() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let server = Server::start(dir.path());
+    let endpoint = server.grpc_endpoint();
+    tokio::runtime::Runtime::new().expect("runtime").block_on(async move {
+        let mut client = TraceServiceClient::connect(endpoint).await.expect("the gRPC port accepts HTTP/2");
+        client.export(export(vec![])).await.expect("an empty export is accepted");
+    });
+    assert_eq!(refused(&server, "not_found"), 0.0);
+}

@@ -13,6 +13,8 @@ use tokio::sync::watch;
 use crate::tls::{serve_router, ServerTls};
 use tracehound_auth::rate_limit::Limits;
 use tracehound_auth::Gate;
+use tracehound_collector::expiry::Expiry;
+use tracehound_collector::grpc_listener;
 use tracehound_collector::ingest::Ingest;
 use tracehound_collector::otlp_grpc::{Logs, OtlpGrpc, Traces};
 use tracehound_collector::otlp_http::{self, HttpLimits};
@@ -71,7 +73,8 @@ pub struct ServeArgs {
     /// Export batches waiting for the writer at most; beyond, senders are told to retry.
     #[arg(long, env = "TRACEHOUND_QUEUE_CAPACITY", default_value_t = 256)]
     queue_capacity: usize,
-    /// Requests that started more than this many days ago are deleted (0: kept by age forever).
+    /// Requests that started more than this many days ago are deleted, and refused when they
+    /// arrive unless a hold keeps them (0: kept by age forever).
     #[arg(long, env = "TRACEHOUND_RETENTION_DAYS", default_value_t = 14)]
     retention_days: u64,
     /// While the store and index exceed this many bytes, the oldest requests are deleted
@@ -187,9 +190,10 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .context("--index-commit-interval-secs must be a positive number")?;
     // Catches up with whatever the store committed while no indexer ran (a crash, say).
     let indexer = Indexer::start(store.clone(), search.clone(), IndexerConfig { commit_interval: interval })?;
+    let max_age =
+        (args.retention_days > 0).then(|| std::time::Duration::from_secs(args.retention_days.saturating_mul(86_400)));
     let retention = RetentionPolicy {
-        max_age: (args.retention_days > 0)
-            .then(|| std::time::Duration::from_secs(args.retention_days.saturating_mul(86_400))),
+        max_age,
         disk_budget_bytes: (args.disk_budget_bytes > 0).then_some(args.disk_budget_bytes),
         interval: std::time::Duration::from_secs(args.retention_interval_secs.max(1)),
         index_dir: Some(index_dir.clone()),
@@ -207,7 +211,8 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let ingest = Ingest::new(writer, args.normalize_config())
         .with_gate(gate.clone())
         .with_memory_budget(args.max_inflight_bytes)
-        .with_redactor(redactor);
+        .with_redactor(redactor)
+        .with_expiry(max_age.map(|age| Expiry::new(age, store.clone())));
 
     let bind = |addr: SocketAddr, what: &'static str| async move {
         TcpListener::bind(addr).await.with_context(|| format!("cannot listen for {what} on {addr}"))
@@ -229,7 +234,10 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let grpc = grpc_builder
         .add_service(OtlpGrpc::<Traces>::new(ingest.clone(), args.max_decompressed_bytes))
         .add_service(OtlpGrpc::<Logs>::new(ingest.clone(), args.max_decompressed_bytes))
-        .serve_with_incoming_shutdown(incoming_of(grpc_listener), stopped(stop_rx.clone()));
+        .serve_with_incoming_shutdown(
+            grpc_listener::incoming(grpc_listener, stop_rx.clone()),
+            stopped(stop_rx.clone()),
+        );
     let limits =
         HttpLimits { max_body_bytes: args.max_body_bytes, max_decompressed_bytes: args.max_decompressed_bytes };
     let http =
@@ -314,12 +322,6 @@ fn open_gate(args: &ServeArgs) -> anyhow::Result<Gate> {
         );
     }
     Ok(gate)
-}
-
-/// Accepted connections with `TCP_NODELAY`: without it Nagle's algorithm holds a small
-/// write (a gRPC answer's trailers) until the client's delayed ACK, up to 40 ms on Linux.
-fn incoming_of(listener: TcpListener) -> tonic::transport::server::TcpIncoming {
-    tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true))
 }
 
 async fn shutdown_signal() {
