@@ -9,7 +9,7 @@ use std::sync::OnceLock;
 use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
-use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
 use crate::state::ApiState;
 
@@ -25,9 +25,37 @@ pub fn install() -> Result<(), MetricsError> {
     if HANDLE.get().is_some() {
         return Ok(());
     }
-    let handle = PrometheusBuilder::new().install_recorder().map_err(|e| MetricsError(e.to_string()))?;
+    let handle = PrometheusBuilder::new()
+        // Histograms as buckets, not the exporter's default summaries: quantiles of a summary
+        // cannot be added up over instances or re-aggregated over time, buckets can.
+        .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), SECONDS_BUCKETS)
+        .map_err(|e| MetricsError(e.to_string()))?
+        .install_recorder()
+        .map_err(|e| MetricsError(e.to_string()))?;
     let _ = HANDLE.set(handle);
+    describe();
     Ok(())
+}
+
+/// Bucket bounds of every `_seconds` histogram: from a fast acknowledgement (1 ms) to one
+/// that waited on a full line and a slow disk (10 s).
+const SECONDS_BUCKETS: &[f64] = &[0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
+
+/// `# HELP` lines of the gauges read at scrape time.
+fn describe() {
+    use metrics::{describe_gauge, Unit};
+    describe_gauge!("tracehound_up", "1 while the server answers.");
+    describe_gauge!("tracehound_disk_bytes", Unit::Bytes, "Bytes the store occupies on disk.");
+    describe_gauge!("tracehound_stored_spans", Unit::Count, "Spans stored, over every tenant.");
+    describe_gauge!("tracehound_stored_requests", Unit::Count, "Requests (traces) stored, over every tenant.");
+    describe_gauge!("tracehound_stored_sessions", Unit::Count, "Sessions stored, over every tenant.");
+    describe_gauge!("tracehound_stored_log_records", Unit::Count, "Log records stored, over every tenant.");
+    describe_gauge!("tracehound_index_lag_changes", Unit::Count, "Stored changes the search index has not committed.");
+    describe_gauge!(
+        "tracehound_index_lag_seconds",
+        Unit::Seconds,
+        "While the search index is behind, the time since its last commit (0 when caught up)."
+    );
 }
 
 /// Renders every metric, after refreshing the gauges of stored state.
@@ -49,7 +77,7 @@ pub async fn get_metrics(State(state): State<ApiState>) -> Response {
 fn refresh_gauges(state: &ApiState) {
     metrics::gauge!("tracehound_up").set(1.0);
     metrics::gauge!("tracehound_disk_bytes").set(state.store.disk_bytes() as f64);
-    if let Ok(counters) = state.store.counters(tracehound_store::TenantId::DEFAULT) {
+    if let Ok(counters) = state.store.counters_over_tenants() {
         metrics::gauge!("tracehound_stored_spans").set(counters.spans as f64);
         metrics::gauge!("tracehound_stored_requests").set(counters.traces as f64);
         metrics::gauge!("tracehound_stored_sessions").set(counters.sessions as f64);

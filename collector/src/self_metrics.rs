@@ -26,6 +26,34 @@ impl Signal {
     }
 }
 
+/// Gives every metric of the receivers its `# HELP` line. Call once the recorder is installed.
+pub fn describe() {
+    use metrics::{describe_counter, describe_gauge, describe_histogram, Unit};
+    describe_counter!("tracehound_received_total", Unit::Count, "Spans or log records received in answered exports.");
+    describe_counter!("tracehound_accepted_total", Unit::Count, "Spans or log records stored.");
+    describe_counter!(
+        "tracehound_rejected_total",
+        Unit::Count,
+        "Spans or log records refused in partial_success: invalid, or older than retention."
+    );
+    describe_counter!(
+        "tracehound_refused_exports_total",
+        Unit::Count,
+        "Exports refused whole, by reason: wrong port or path, key, rate, size, overload, storage."
+    );
+    describe_counter!(
+        "tracehound_admission_waits_total",
+        Unit::Count,
+        "Exports that waited in line for the memory budget of exports in flight."
+    );
+    describe_histogram!(
+        "tracehound_export_duration_seconds",
+        Unit::Seconds,
+        "From an export's arrival to its durable acknowledgement."
+    );
+    describe_gauge!("tracehound_ingest_queue_depth", Unit::Count, "Write batches waiting for the writer thread.");
+}
+
 /// Counts an export that was answered with success (possibly partial).
 pub fn record_export(signal: Signal, accepted: u64, rejected: u64, elapsed: Duration, queue_depth: usize) {
     let s = signal.as_str();

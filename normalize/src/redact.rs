@@ -492,6 +492,15 @@ fn merge(into: &mut Counts, counts: Counts) {
     }
 }
 
+/// Gives the redaction counter its `# HELP` line. Call once the recorder is installed.
+pub fn describe_metrics() {
+    metrics::describe_counter!(
+        "tracehound_redactions_total",
+        metrics::Unit::Count,
+        "Values redacted at ingest, by rule."
+    );
+}
+
 fn record_metrics(counts: &Counts) {
     for (rule, n) in counts {
         metrics::counter!("tracehound_redactions_total", "rule" => rule.clone()).increment(*n);

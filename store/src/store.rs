@@ -529,6 +529,23 @@ impl Store {
         }
     }
 
+    /// The counters of every tenant, added up: what an operator's gauges show.
+    pub fn counters_over_tenants(&self) -> Result<Counters> {
+        let mut total = Counters::default();
+        for item in self.meta.iter() {
+            let (key, value) = item.into_inner()?;
+            // `meta` keys are a tenant's four bytes, then the record's name.
+            if key.get(4..) == Some(COUNTERS.as_bytes()) && key.get(..4) != Some(&TenantId::RESERVED.0.to_be_bytes()) {
+                let counters: Counters = decode("meta", &value)?;
+                total.spans += counters.spans;
+                total.traces += counters.traces;
+                total.sessions += counters.sessions;
+                total.logs += counters.logs;
+            }
+        }
+        Ok(total)
+    }
+
     /// The summary of a trace, if any span of it is stored.
     pub fn trace_summary(&self, t: TenantId, trace_id: &TraceId) -> Result<Option<TraceSummary>> {
         match self.traces.get(keys::trace(t, trace_id))? {
@@ -688,6 +705,15 @@ impl Store {
         }
         Ok(out)
     }
+}
+
+/// Gives the write path's metrics their `# HELP` lines. Call once the recorder is installed.
+pub fn describe_metrics() {
+    metrics::describe_histogram!(
+        "tracehound_write_group_seconds",
+        metrics::Unit::Seconds,
+        "Where a write group's time went (stage, apply, fsync): every export in it waited for all of it."
+    );
 }
 
 /// Where a write group's time went, for `/metrics` and for the log when it was slow: the

@@ -135,6 +135,17 @@ fn tenants_do_not_see_each_other() {
 }
 
 #[test]
+fn counters_over_tenants_add_up_every_tenant() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    store.write_group(&[batch(vec![span(1, 1, None, 10), span(1, 2, Some(1), 20)])]).unwrap();
+    let other = WriteBatch { tenant: TenantId(7), spans: vec![span(2, 1, None, 10)], logs: vec![], scores: vec![] };
+    store.write_group(&[other]).unwrap();
+    let total = store.counters_over_tenants().unwrap();
+    assert_eq!((total.spans, total.traces), (3, 2));
+}
+
+#[test]
 fn data_survives_reopening_the_store() {
     let dir = tempfile::tempdir().unwrap();
     {

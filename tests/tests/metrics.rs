@@ -65,3 +65,27 @@ fn metrics_time_each_step_of_a_write_group() {
         assert!(count.is_some_and(|n| n >= 1.0), "no {step} timing in:\n{text}");
     }
 }
+
+#[test]
+fn every_metric_has_a_help_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path());
+    // One export, so that the receivers' and the writer's series exist.
+    assert_eq!(post_protobuf(&server, export_bytes(vec![])).status().as_u16(), 200);
+    let text = metrics_text(&server);
+    let typed: Vec<&str> = text.lines().filter_map(|l| l.strip_prefix("# TYPE ")?.split(' ').next()).collect();
+    assert!(typed.len() >= 8, "{text}");
+    for name in typed {
+        assert!(text.contains(&format!("# HELP {name} ")), "no HELP line for {name} in\n{text}");
+    }
+}
+
+#[test]
+fn durations_are_histograms_with_buckets() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path());
+    assert_eq!(post_protobuf(&server, export_bytes(vec![])).status().as_u16(), 200);
+    let text = metrics_text(&server);
+    assert!(text.contains("# TYPE tracehound_export_duration_seconds histogram"), "{text}");
+    assert!(text.contains("tracehound_export_duration_seconds_bucket{signal=\"spans\",le=\"0.01\"}"), "{text}");
+}

@@ -166,6 +166,9 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         .with_writer(std::io::stderr)
         .init();
     tracehound_api::metrics::install()?;
+    tracehound_collector::self_metrics::describe();
+    tracehound_store::store::describe_metrics();
+    tracehound_normalize::redact::describe_metrics();
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(serve(args))
 }
