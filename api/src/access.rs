@@ -195,7 +195,39 @@ impl utoipa::Modify for BearerAuth {
             SecurityRequirement::new("bearer", Vec::<String>::new()),
             SecurityRequirement::new("cookie", Vec::<String>::new()),
         ]);
+        // Each operation says what the gate answers, from the same rule the gate applies.
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            let operations = [
+                (Method::GET, &mut item.get),
+                (Method::POST, &mut item.post),
+                (Method::PUT, &mut item.put),
+                (Method::DELETE, &mut item.delete),
+                (Method::PATCH, &mut item.patch),
+            ];
+            for (method, operation) in operations {
+                let Some(operation) = operation else { continue };
+                match access_of(&method, path) {
+                    // Anonymous: the empty requirement overrides the document's default.
+                    Access::Open => operation.security = Some(vec![SecurityRequirement::default()]),
+                    Access::Page | Access::Api(_) => {
+                        let responses = &mut operation.responses.responses;
+                        responses.entry("401".into()).or_insert_with(|| error_response(UNAUTHENTICATED));
+                        responses.entry("403".into()).or_insert_with(|| error_response(FORBIDDEN));
+                    }
+                }
+            }
+        }
     }
+}
+
+const UNAUTHENTICATED: &str = "no key, or a key that is unknown, revoked or expired (when keys are configured)";
+const FORBIDDEN: &str = "the key lacks the scope this route needs, or belongs to another tenant";
+
+/// A JSON error answer, described.
+fn error_response(description: &str) -> utoipa::openapi::RefOr<utoipa::openapi::Response> {
+    use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+    let content = ContentBuilder::new().schema(Some(Ref::from_schema_name("ErrorBody"))).build();
+    ResponseBuilder::new().description(description).content("application/json", content).build().into()
 }
 
 #[cfg(test)]

@@ -426,6 +426,18 @@ async fn the_openapi_document_lists_every_route() {
         .filter_map(|p| p["name"].as_str())
         .collect();
     assert_eq!(search_params, ["q", "since", "until", "limit", "cursor", "sort"]);
+    assert_eq!(doc["paths"]["/api/v1/search"]["get"]["parameters"][0]["required"], true, "q is required");
+}
+
+#[tokio::test]
+async fn the_openapi_document_says_which_routes_answer_401_and_403() {
+    let fx = Fixture::new();
+    let (_, doc) = get(&fx.router(), "/api/v1/openapi.json").await;
+    let lookup = &doc["paths"]["/api/v1/lookup/{id}"]["get"]["responses"];
+    assert!(lookup["401"].is_object() && lookup["403"].is_object(), "{lookup}");
+    let readyz = &doc["paths"]["/readyz"]["get"];
+    assert!(readyz["responses"]["401"].is_null(), "a probe needs no key: {readyz}");
+    assert_eq!(readyz["security"], serde_json::json!([{}]), "{readyz}");
 }
 
 #[tokio::test]

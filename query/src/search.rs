@@ -27,6 +27,9 @@ pub const MAX_MATCHES: usize = 5;
 #[into_params(parameter_in = Query)]
 pub struct SearchParams {
     /// The query: words, `"phrases"`, `-exclusions`, `field:value` filters, `since:` / `until:`.
+    // An Option so that a missing `q` gets our error naming it, not the extractor's; the
+    // document still says it is required.
+    #[param(required = true, value_type = String)]
     pub q: Option<String>,
     /// Oldest start searched: RFC 3339 or an age like `2h`; the later of this and the query's `since:` applies.
     pub since: Option<String>,
