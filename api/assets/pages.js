@@ -232,7 +232,8 @@
         h("span", { class: "mono small", text: (r.models || []).join(", ") }),
         r.prompt_version ? h("span", { class: "badge badge-strong" }, h("span", { class: "badge-key", text: "prompt" }), h("span", { class: "badge-val", text: r.prompt_version })) : null,
         r.session_id ? h("a", { class: "mono small", href: TH.sessionUrl(r.session_id), text: r.session_id }) : null,
-        result.score ? h("span", { class: "muted num", text: "score " + result.score.toFixed(2) }) : null),
+        // BM25 relevance, not an eval score: the word says which.
+        result.score ? h("span", { class: "muted num", title: "BM25 relevance of the match, not an eval score", text: "relevance " + result.score.toFixed(2) }) : null),
       r.question ? h("div", { class: "result-q", text: TH.short(r.question, 200) }) : null,
       h("ul", { class: "snippets" }, result.matches.map((m) => h("li", {},
         h("span", { class: "where" }, TH.kindChip(m.span_kind), " ", m.field, h("span", { class: "muted", text: " · " + m.span_name })),

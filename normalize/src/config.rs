@@ -82,3 +82,35 @@ impl Default for NormalizeConfig {
 fn owned(keys: &[&str]) -> Vec<String> {
     keys.iter().map(|key| key.to_string()).collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_readme_lists_every_built_in_version_and_request_id_key() {
+        let readme = include_str!("../../README.md");
+        let config = NormalizeConfig::default();
+        let lists = [
+            &config.request_id_keys,
+            &config.prompt_version_keys,
+            &config.prompt_name_keys,
+            &config.index_version_keys,
+            &config.tool_schema_version_keys,
+        ];
+        for key in lists.into_iter().flatten() {
+            assert!(names(readme, key), "README omits {key}");
+        }
+    }
+
+    /// Whether `text` holds `key` as a whole key, not inside a longer one
+    /// (`index.version` inside `retrieval.index.version`).
+    fn names(text: &str, key: &str) -> bool {
+        let part_of_key = |c: char| c.is_ascii_alphanumeric() || c == '.' || c == '_';
+        text.match_indices(key).any(|(at, _)| {
+            let before = text[..at].chars().next_back().is_none_or(|c| !part_of_key(c));
+            let after = text[at + key.len()..].chars().next().is_none_or(|c| !part_of_key(c));
+            before && after
+        })
+    }
+}
