@@ -25,6 +25,14 @@ pub enum CliError {
         /// Why it is unusable.
         reason: String,
     },
+    /// The CA certificates named by [`CA_CERT_ENV`] cannot be used.
+    #[error("cannot use the CA certificates in {path} ({CA_CERT_ENV}): {reason}")]
+    CaCert {
+        /// The file named.
+        path: String,
+        /// Why it is unusable.
+        reason: String,
+    },
     /// No connection to the API (refused, timed out, name unknown).
     #[error("cannot reach the Tracehound API at {url}: {reason}")]
     Unreachable {
@@ -68,6 +76,23 @@ pub enum CliError {
 /// Environment variable holding the API key the CLI sends (`authorization: Bearer`).
 pub const API_KEY_ENV: &str = "TRACEHOUND_API_KEY";
 
+/// Environment variable naming a PEM file of CA certificates to trust besides the public
+/// roots: a private CA's, or a self-signed server certificate.
+pub const CA_CERT_ENV: &str = "TRACEHOUND_CA_CERT";
+
+/// The certificates of the file named by [`CA_CERT_ENV`], if set.
+fn extra_roots() -> Result<Vec<reqwest::Certificate>, CliError> {
+    let Some(path) = std::env::var_os(CA_CERT_ENV).filter(|p| !p.is_empty()) else { return Ok(Vec::new()) };
+    let shown = path.to_string_lossy().into_owned();
+    let unusable = |reason: String| CliError::CaCert { path: shown.clone(), reason };
+    let pem = std::fs::read(&path).map_err(|e| unusable(e.to_string()))?;
+    let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| unusable(innermost(&e)))?;
+    if certs.is_empty() {
+        return Err(unusable("no PEM certificate in it".into()));
+    }
+    Ok(certs)
+}
+
 /// The `authorization` header of the key in [`API_KEY_ENV`], if set.
 fn api_key_headers() -> Result<Option<reqwest::header::HeaderMap>, String> {
     let Ok(key) = std::env::var(API_KEY_ENV) else { return Ok(None) };
@@ -92,15 +117,19 @@ pub struct ApiClient {
 }
 
 impl ApiClient {
-    /// A client of the API at `api_url` (e.g. `http://127.0.0.1:4320`; a path prefix is kept).
+    /// A client of the API at `api_url` (e.g. `http://127.0.0.1:4320` or `https://…`; a path
+    /// prefix is kept).
     pub fn new(api_url: &str) -> Result<Self, CliError> {
         let shown_url = api_url.trim().to_string();
         let invalid = |reason: String| CliError::InvalidApiUrl { url: shown_url.clone(), reason };
         let base = Url::parse(&shown_url).map_err(|e| invalid(e.to_string()))?;
         if !matches!(base.scheme(), "http" | "https") || base.cannot_be_a_base() {
-            return Err(invalid("expected an http:// URL".into()));
+            return Err(invalid("expected an http:// or https:// URL".into()));
         }
         let mut builder = Client::builder().connect_timeout(CONNECT_TIMEOUT).timeout(ANSWER_TIMEOUT);
+        for cert in extra_roots()? {
+            builder = builder.add_root_certificate(cert);
+        }
         if let Some(headers) = api_key_headers().map_err(invalid)? {
             builder = builder.default_headers(headers);
         }
@@ -371,6 +400,9 @@ fn innermost(error: &reqwest::Error) -> String {
         .any(|symptom| reason.contains(symptom))
     {
         return format!("{reason}: this is not an HTTP/1 server, perhaps the OTLP/gRPC port ({NOT_THE_API})");
+    }
+    if reason.contains("certificate") || reason.contains("UnknownIssuer") {
+        return format!("{reason}: for a private CA or a self-signed server, set {CA_CERT_ENV} to its PEM file");
     }
     reason
 }

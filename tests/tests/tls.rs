@@ -43,6 +43,45 @@ fn otlp_http_and_the_api_round_trip_over_https() {
     assert!(mentions(&answer, "where is order B-7?"), "{answer}");
 }
 
+/// Runs the CLI's `get` against the TLS server, with `TRACEHOUND_CA_CERT` when given.
+fn cli_get(server: &Server, id: &str, ca: Option<&std::path::Path>) -> std::process::Output {
+    let mut command = Command::new(binary());
+    command.args(["get", id, "--api-url", &format!("https://{}", server.api_addr)]).env_remove("TRACEHOUND_CA_CERT");
+    if let Some(ca) = ca {
+        command.env("TRACEHOUND_CA_CERT", ca);
+    }
+    command.output().expect("run the CLI")
+}
+
+#[test]
+fn the_cli_reads_the_api_over_https_trusting_the_ca_it_is_given() {
+    let dir = tempfile::tempdir().unwrap();
+    let tls = TestTls::generate(&dir.path().join("tls"));
+    let server = Server::start_tls(&dir.path().join("data"), &tls, &[]);
+    let response = tls
+        .client()
+        .post(server.otlp_http("/v1/traces"))
+        .header("content-type", "application/x-protobuf")
+        .body(export_bytes(vec![span(4, "req_tls_cli", "is my refund through?")]))
+        .send()
+        .expect("OTLP/HTTP over TLS");
+    assert_eq!(response.status().as_u16(), 200);
+    let output = cli_get(&server, "req_tls_cli", Some(&tls.ca_path));
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(String::from_utf8_lossy(&output.stdout).contains("is my refund through?"));
+}
+
+#[test]
+fn the_cli_not_trusting_the_server_says_how_to_trust_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let tls = TestTls::generate(&dir.path().join("tls"));
+    let server = Server::start_tls(&dir.path().join("data"), &tls, &[]);
+    let output = cli_get(&server, "req_any", None);
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("TRACEHOUND_CA_CERT"), "{stderr}");
+}
+
 #[test]
 fn otlp_grpc_round_trips_over_tls_with_tonic() {
     let dir = tempfile::tempdir().unwrap();
