@@ -99,7 +99,7 @@
         count: first(v.request_count, v.requests, v.count),
         failing: first(v.failing_count, v.failing, v.failing_requests),
         share: first(v.failing_share, v.failing_rate, v.failure_share),
-        score: first(v.mean_score, v.score_mean),
+        scores: v.scores && typeof v.scores === "object" ? v.scores : {},
       });
     };
     const dims = body.dimensions || body.versions || body.values;
@@ -191,7 +191,9 @@
               share !== null ? h("span", { class: "share", title: "failing share" },
                 h("span", { class: "share-bar" }, h("span", { style: "width:" + (share * 100).toFixed(1) + "%" })),
                 h("span", { class: "num small" + (share > 0 ? " bad" : ""), text: (share * 100).toFixed(0) + "% fail" })) : null,
-              v.score !== undefined && v.score !== null ? h("span", { class: "num small", text: "score " + Number(v.score).toFixed(2) }) : null));
+              // One mean per score name: names are never averaged together.
+              ...Object.entries(v.scores).map(([name, s]) => h("span", { class: "num small", dataset: { score: name }, title: s.count + " values",
+                text: name + " " + Number(s.mean).toFixed(2) }))));
         }, 12))));
     }
   }

@@ -251,3 +251,25 @@ async fn a_score_for_a_stored_request_span_or_session_says_its_target_is_known()
         assert_eq!(body["target_known"].as_bool(), Some(true), "{target}: {body}");
     }
 }
+
+#[tokio::test]
+async fn versions_keep_one_mean_per_score_name() {
+    let fx = Fixture::new();
+    for n in 1..=2u8 {
+        let mut spans = request(n, u64::from(n) * 1_000, "fine");
+        spans[0].versions.insert(VersionDimension::PromptVersion, "v7".into());
+        fx.write(spans);
+    }
+    let api = writable(&fx);
+    for (target, name, value) in
+        [("req-1", "correctness", 1.0), ("req-2", "correctness", 0.5), ("req-1", "latency_ms", 900.0)]
+    {
+        let body = json!({"target_id": target, "name": name, "value": value});
+        assert_eq!(post(&api, "/api/v1/scores", body).await.0, StatusCode::CREATED);
+    }
+    let (_, answer) = get(&api, &format!("/api/v1/versions?{ALL_TIME}")).await;
+    let prompt = answer["dimensions"].as_array().unwrap().iter().find(|d| d["dimension"] == "prompt_version").unwrap();
+    let scores = &prompt["values"][0]["scores"];
+    assert_eq!(scores["correctness"], json!({"mean": 0.75, "count": 2}), "{scores}");
+    assert_eq!(scores["latency_ms"], json!({"mean": 900.0, "count": 1}), "{scores}");
+}

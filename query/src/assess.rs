@@ -247,7 +247,15 @@ impl Assessed {
 
     /// Scores that judge the request itself (not its session) and carry a value.
     pub fn own_values(&self) -> impl Iterator<Item = f64> + '_ {
-        self.scores.iter().filter(|s| s.target_kind != ScoreTargetKind::Session).filter_map(|s| s.value)
+        self.own_scores().map(|(_, value)| value)
+    }
+
+    /// The same, each with its score's name.
+    pub fn own_scores(&self) -> impl Iterator<Item = (&str, f64)> + '_ {
+        self.scores
+            .iter()
+            .filter(|s| s.target_kind != ScoreTargetKind::Session)
+            .filter_map(|s| Some((s.name.as_str(), s.value?)))
     }
 }
 

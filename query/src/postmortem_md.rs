@@ -61,11 +61,17 @@ fn write_all(pm: &Postmortem, md: &mut String) -> std::fmt::Result {
     writeln!(md, "\n## Versions in production\n")?;
     writeln!(
         md,
-        "| dimension | value | requests | failing share | mean score | first seen |\n|---|---|---|---|---|---|"
+        "| dimension | value | requests | failing share | mean scores | first seen |\n|---|---|---|---|---|---|"
     )?;
     for dim in pm.versions.iter().filter(|d| !d.per_request) {
         for v in &dim.values {
-            let mean = v.mean_score.map_or("-".to_string(), |m| format!("{m:.2}"));
+            let mean = if v.scores.is_empty() {
+                "-".to_string()
+            } else {
+                let means: Vec<String> =
+                    v.scores.iter().map(|(name, s)| format!("{} {:.2} (n={})", cell(name), s.mean, s.count)).collect();
+                means.join(", ")
+            };
             let first = v.first_seen_ever.as_deref().unwrap_or(&v.first_seen);
             writeln!(
                 md,

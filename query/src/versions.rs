@@ -43,8 +43,19 @@ pub struct VersionValue {
     pub failing_count: u64,
     /// `failing_count / request_count`.
     pub failing_share: f64,
-    /// Mean of the numeric scores judging those requests (session scores left out).
-    pub mean_score: Option<f64>,
+    /// Per score name, the mean of the values judging those requests (session scores left
+    /// out): names are never averaged together, a correctness and a latency score mean
+    /// nothing as one number.
+    pub scores: BTreeMap<String, ScoreMean>,
+}
+
+/// The mean of one score name's values.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct ScoreMean {
+    /// Their mean.
+    pub mean: f64,
+    /// Values averaged.
+    pub count: u64,
 }
 
 /// Every value of one dimension seen in the window, most requests first.
@@ -120,8 +131,8 @@ struct Tally {
     last: u64,
     requests: u64,
     failing: u64,
-    score_sum: f64,
-    score_count: u64,
+    /// Per score name: sum and count of its values.
+    scores: BTreeMap<String, (f64, u64)>,
 }
 
 /// Per dimension and value: the window's requests folded in.
@@ -141,9 +152,10 @@ pub fn version_values(
                 t.last = t.last.max(a.summary.start_unix_nano);
                 t.requests += 1;
                 t.failing += u64::from(a.failing());
-                for v in a.own_values() {
-                    t.score_sum += v;
-                    t.score_count += 1;
+                for (name, v) in a.own_scores() {
+                    let (sum, count) = t.scores.entry(name.to_string()).or_default();
+                    *sum += v;
+                    *count += 1;
                 }
             }
         }
@@ -163,7 +175,11 @@ pub fn version_values(
                 request_count: t.requests,
                 failing_count: t.failing,
                 failing_share: share(t.failing, t.requests),
-                mean_score: (t.score_count > 0).then(|| t.score_sum / t.score_count as f64),
+                scores: t
+                    .scores
+                    .iter()
+                    .map(|(name, (sum, count))| (name.clone(), ScoreMean { mean: sum / *count as f64, count: *count }))
+                    .collect(),
             })
             .collect();
         if values.is_empty() {
