@@ -97,6 +97,10 @@ pub struct TraceSummary {
 pub enum TextSource {
     /// The root span: its messages, else its plain-text `input.value` / `output.value`.
     Root,
+    /// An agent or chain span below the root (an app's workflow under its `POST /chat`
+    /// server span): its plain-text `input.value` / `output.value`. What the app was asked,
+    /// before retrieval appended its context to the LLM call's user turn.
+    Workflow,
     /// An LLM call: the earliest call's last user message, the latest call's output.
     /// Summaries written before sources were recorded read as this.
     #[default]
@@ -200,9 +204,16 @@ impl TraceSummary {
             (Some(llm), false) if span.kind == SpanKind::Llm => {
                 (last_user_text(&llm.input_messages), first_text(&llm.output_messages))
             }
+            (_, false) if matches!(span.kind, SpanKind::Agent | SpanKind::Chain) => {
+                (plain_text(span.input_value.as_deref()), plain_text(span.output_value.as_deref()))
+            }
             _ => (None, None),
         };
-        let source = if is_root { TextSource::Root } else { TextSource::LlmCall };
+        let source = match (is_root, span.kind) {
+            (true, _) => TextSource::Root,
+            (false, SpanKind::Agent | SpanKind::Chain) => TextSource::Workflow,
+            (false, _) => TextSource::LlmCall,
+        };
         self.offer_question(question, source, span.start_unix_nano);
         self.offer_answer(answer, source, span.end_unix_nano);
     }

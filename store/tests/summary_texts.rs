@@ -102,6 +102,41 @@ fn without_text_on_the_root_the_llm_calls_user_turn_stands_in() {
     assert_eq!(summary.answer.as_deref(), Some("On its way."));
 }
 
+/// An agent span under the root, as an app's workflow runs under its HTTP server span.
+fn agent(input: &str, output: &str) -> Span {
+    Span {
+        span_id: [3; 8],
+        parent_span_id: Some([1; 8]),
+        name: "support_agent.handle_request".into(),
+        kind: SpanKind::Agent,
+        start_unix_nano: 1_500,
+        end_unix_nano: 8_500,
+        input_value: Some(input.into()),
+        output_value: Some(output.into()),
+        ..root(None, None)
+    }
+}
+
+#[test]
+fn without_text_on_the_root_an_agent_spans_input_is_the_question() {
+    let summary = summary_after(vec![spans(vec![
+        chat("Where is order B-7?", "It ships today."),
+        root(None, None),
+        agent("Where is order B-7?", "Order B-7 ships today."),
+    ])]);
+    assert_eq!(summary.question.as_deref(), Some("Where is order B-7?"));
+    assert_eq!(summary.answer.as_deref(), Some("Order B-7 ships today."));
+}
+
+#[test]
+fn a_root_with_text_still_wins_over_an_agent_below_it() {
+    let summary = summary_after(vec![spans(vec![
+        agent("rewritten: order B-7 status", "B-7: shipped"),
+        root(Some("Where is order B-7?"), Some("Order B-7 ships today.")),
+    ])]);
+    assert_eq!(summary.question.as_deref(), Some("Where is order B-7?"));
+}
+
 #[test]
 fn a_root_input_that_is_a_one_field_json_object_gives_its_text() {
     let summary = summary_after(vec![spans(vec![root(Some(r#"{"question": "¿Dónde está mi pedido?"}"#), None)])]);
