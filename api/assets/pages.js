@@ -138,6 +138,15 @@
       ["requests", String(s.request_count)],
       ["failing", failing ? String(failing) : null],
     ]));
+    // What the session cost in tokens and in the user's time (no price per model is kept yet).
+    const t = s.totals || {};
+    main.appendChild(h("div", { class: "session-totals" }, TH.facts([
+      ["tokens", t.input_tokens !== undefined ? Number(t.input_tokens).toLocaleString("en-US") + " in / " + Number(t.output_tokens).toLocaleString("en-US") + " out" : null],
+      ["LLM calls", t.llm_calls !== undefined ? String(t.llm_calls) : null],
+      ["tool calls", t.tool_calls !== undefined ? String(t.tool_calls) : null],
+      ["time waited", t.duration_ms !== undefined ? TH.duration(t.duration_ms) : null],
+      ["slowest request", t.max_duration_ms !== undefined ? TH.duration(t.max_duration_ms) : null],
+    ])));
     const transcript = h("ol", { class: "transcript" });
     s.requests.forEach((view, i) => {
       const ex = TH.trace.exchange(view);

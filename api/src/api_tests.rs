@@ -298,6 +298,41 @@ async fn a_session_lists_its_requests_in_time_order() {
     assert_eq!(body["request_count"], 3);
 }
 
+/// One request of session `conv`: a root and its LLM call answering `answer`.
+fn session_request(trace: u8, start_ms: u64, answer: &str) -> Vec<Span> {
+    let mut root = span(trace, 1, None, start_ms);
+    root.session_id = Some("conv".into());
+    let mut call = llm_span(trace, 2, Some(1), start_ms + 1, "Where is my order?", answer);
+    if let Some(llm) = call.llm.as_mut() {
+        llm.usage.input = Some(100);
+        llm.usage.output = Some(20);
+    }
+    vec![root, call]
+}
+
+#[tokio::test]
+async fn a_session_counts_a_refused_request_as_failing_though_no_span_errored() {
+    let fx = Fixture::new();
+    fx.write(session_request(1, 0, "It ships tomorrow."));
+    fx.write(session_request(2, 100, "I'm sorry, but I can't help with that."));
+    let (_, body) = get(&fx.router(), "/api/v1/sessions/conv").await;
+    assert_eq!(body["failing"], 1, "{body}");
+}
+
+#[tokio::test]
+async fn a_session_adds_up_its_tokens_calls_and_time() {
+    let fx = Fixture::new();
+    fx.write(session_request(1, 0, "It ships tomorrow."));
+    fx.write(session_request(2, 100, "It shipped."));
+    let (_, body) = get(&fx.router(), "/api/v1/sessions/conv").await;
+    let totals = &body["totals"];
+    assert_eq!((totals["input_tokens"].as_i64(), totals["output_tokens"].as_i64()), (Some(200), Some(40)), "{totals}");
+    assert_eq!(totals["llm_calls"], 2, "{totals}");
+    // Each request runs from its root's start to the latest end, 10 ms after its call began.
+    assert_eq!(totals["duration_ms"].as_f64(), Some(22.0), "{totals}");
+    assert_eq!(totals["max_duration_ms"].as_f64(), Some(11.0), "{totals}");
+}
+
 #[tokio::test]
 async fn an_unknown_session_is_404() {
     let fx = Fixture::new();
@@ -351,6 +386,31 @@ async fn a_service_filter_pages_on_until_the_page_is_full() {
     let (_, rest) = get(&fx.router(), &format!("/api/v1/requests?service=rare&limit=3&cursor={cursor}")).await;
     assert_eq!(request_ids(&rest), ["r10"]);
     assert_eq!(rest["next_cursor"], Value::Null);
+}
+
+#[tokio::test]
+async fn the_listing_keeps_only_the_user_asked_for() {
+    let fx = Fixture::new();
+    let spans = (1..=4u8)
+        .map(|n| {
+            let mut s = with_request(span(n, 1, None, u64::from(n)), &format!("r{n}"));
+            s.user_id = Some(if n % 2 == 0 { "user_even" } else { "user_odd" }.into());
+            s
+        })
+        .collect();
+    fx.write(spans);
+    let (_, body) = get(&fx.router(), "/api/v1/requests?user=user_even").await;
+    assert_eq!(request_ids(&body), ["r4", "r2"]);
+}
+
+#[tokio::test]
+async fn the_listing_keeps_only_requests_at_least_as_slow_as_asked() {
+    let fx = Fixture::new();
+    let mut slow = with_request(span(1, 1, None, 0), "slow");
+    slow.end_unix_nano = slow.start_unix_nano + 2_000 * MS;
+    fx.write(vec![slow, with_request(span(2, 1, None, 5), "fast")]);
+    let (_, body) = get(&fx.router(), "/api/v1/requests?min_duration_ms=1000").await;
+    assert_eq!(request_ids(&body), ["slow"]);
 }
 
 #[tokio::test]

@@ -48,6 +48,14 @@ fn get_of_a_session_renders_its_requests_in_order() {
 }
 
 #[test]
+fn get_of_a_session_prints_its_totals() {
+    let api = api_with_two_requests();
+    let text = get_text(&api, "conv-1").expect("get");
+    let totals = text.lines().nth(1).unwrap_or_default();
+    assert!(totals.starts_with("  totals: tokens ") && totals.contains("llm calls 2"), "{text}");
+}
+
+#[test]
 fn get_with_json_prints_the_api_answer() {
     let api = api_with_two_requests();
     let mut out = Vec::new();

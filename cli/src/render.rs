@@ -54,6 +54,17 @@ pub fn render_session(session: &SessionView, out: &mut dyn Write) -> io::Result<
         session.first_seen,
         session.last_seen
     )?;
+    let t = &session.totals;
+    writeln!(
+        out,
+        "  totals: tokens {} in / {} out  llm calls {}  tool calls {}  time {} (slowest {})",
+        t.input_tokens,
+        t.output_tokens,
+        t.llm_calls,
+        t.tool_calls,
+        format_ms(t.duration_ms),
+        format_ms(t.max_duration_ms)
+    )?;
     for (i, request) in session.requests.iter().enumerate() {
         writeln!(out)?;
         writeln!(out, "── request {} of {}", i + 1, session.requests.len())?;

@@ -38,6 +38,11 @@ pub struct ListParams {
     pub status: Option<String>,
     /// Only requests that carried this version value: `dimension=value`, e.g. `prompt_version=v8`.
     pub version: Option<String>,
+    /// Only requests of this user id.
+    pub user: Option<String>,
+    /// Only requests that took at least this long, in milliseconds.
+    #[param(value_type = Option<f64>, minimum = 0)]
+    pub min_duration_ms: Option<String>,
     /// Rows per page, 1 to 1000. Default 50.
     #[param(value_type = Option<u32>, minimum = 1, maximum = 1000)]
     pub limit: Option<String>,
@@ -97,6 +102,10 @@ pub struct ListQuery {
     pub status: Option<RequestStatus>,
     /// Version value to keep, if any.
     pub version: Option<(VersionDimension, String)>,
+    /// User to keep, if any.
+    pub user: Option<String>,
+    /// Shortest duration kept, Unix ns.
+    pub min_duration_nanos: Option<u64>,
     /// Rows per page.
     pub limit: usize,
     /// Continue after this row.
@@ -133,13 +142,25 @@ impl ListQuery {
             Some(text) => Some(parse_version(text).map_err(|reason| invalid("version", reason))?),
             None => None,
         };
+        let min_duration_nanos = match non_empty(&params.min_duration_ms) {
+            Some(text) => match text.parse::<f64>() {
+                Ok(ms) if ms.is_finite() && ms >= 0.0 => Some((ms * 1e6) as u64),
+                _ => return Err(invalid("min_duration_ms", format!("{text:?} is not a number of milliseconds"))),
+            },
+            None => None,
+        };
         let service = non_empty(&params.service).map(str::to_string);
-        Ok(ListQuery { since, until, service, status, version, limit, cursor })
+        let user = non_empty(&params.user).map(str::to_string);
+        Ok(ListQuery { since, until, service, status, version, user, min_duration_nanos, limit, cursor })
     }
 
     /// True when a filter is set: the time index is then read in chunks.
     fn filters(&self) -> bool {
-        self.service.is_some() || self.status.is_some() || self.version.is_some()
+        self.service.is_some()
+            || self.status.is_some()
+            || self.version.is_some()
+            || self.user.is_some()
+            || self.min_duration_nanos.is_some()
     }
 
     /// Whether a row passes every filter.
@@ -147,6 +168,8 @@ impl ListQuery {
         self.service.as_deref().is_none_or(|service| row.service == service)
             && self.status.is_none_or(|status| RequestStatus::of(row) == status)
             && self.version.as_ref().is_none_or(|(dim, value)| row.versions.get(dim).is_some_and(|v| v.contains(value)))
+            && self.user.as_deref().is_none_or(|user| row.user_id.as_deref() == Some(user))
+            && self.min_duration_nanos.is_none_or(|min| row.end_unix_nano.saturating_sub(row.start_unix_nano) >= min)
     }
 }
 
@@ -217,6 +240,8 @@ mod tests {
                 "service" => &mut p.service,
                 "status" => &mut p.status,
                 "version" => &mut p.version,
+                "user" => &mut p.user,
+                "min_duration_ms" => &mut p.min_duration_ms,
                 "limit" => &mut p.limit,
                 "cursor" => &mut p.cursor,
                 other => panic!("unknown parameter {other}"),
@@ -265,6 +290,17 @@ mod tests {
     #[test]
     fn a_status_other_than_ok_or_error_names_the_parameter() {
         assert_eq!(error_of(&[("status", "failed")]), "invalid status: \"failed\" is neither ok nor error");
+    }
+
+    #[test]
+    fn a_minimum_duration_reads_as_nanoseconds() {
+        let query = ListQuery::parse(&params(&[("min_duration_ms", "1.5")]), NOW).unwrap();
+        assert_eq!(query.min_duration_nanos, Some(1_500_000));
+    }
+
+    #[test]
+    fn a_negative_minimum_duration_names_the_parameter() {
+        assert!(error_of(&[("min_duration_ms", "-3")]).starts_with("invalid min_duration_ms:"));
     }
 
     #[test]

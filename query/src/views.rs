@@ -223,8 +223,43 @@ pub struct SessionView {
     /// Requests of the session that count as failing (see [`RequestView::reasons`]).
     #[serde(default)]
     pub failing: u64,
+    /// Tokens, calls and time over the session's requests.
+    #[serde(default)]
+    pub totals: SessionTotals,
     /// The requests, oldest first.
     pub requests: Vec<RequestView>,
+}
+
+/// What a session's requests add up to. Cost needs a price per model, which Tracehound
+/// does not keep yet; tokens are what a price would multiply.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct SessionTotals {
+    /// Input tokens over every LLM call.
+    pub input_tokens: i64,
+    /// Output tokens over every LLM call.
+    pub output_tokens: i64,
+    /// LLM calls.
+    pub llm_calls: u64,
+    /// Tool calls.
+    pub tool_calls: u64,
+    /// The requests' durations added up, in milliseconds: the time the user waited.
+    pub duration_ms: f64,
+    /// The slowest request, in milliseconds.
+    pub max_duration_ms: f64,
+}
+
+impl SessionTotals {
+    /// The totals of these requests.
+    pub fn of(requests: &[RequestView]) -> Self {
+        requests.iter().map(|r| &r.summary).fold(SessionTotals::default(), |t, s| SessionTotals {
+            input_tokens: t.input_tokens + s.input_tokens,
+            output_tokens: t.output_tokens + s.output_tokens,
+            llm_calls: t.llm_calls + s.llm_calls,
+            tool_calls: t.tool_calls + s.tool_calls,
+            duration_ms: t.duration_ms + s.duration_ms,
+            max_duration_ms: t.max_duration_ms.max(s.duration_ms),
+        })
+    }
 }
 
 impl SessionView {
@@ -238,6 +273,7 @@ impl SessionView {
             last_seen: format_rfc3339(summary.last_seen),
             request_count: summary.request_count,
             failing: requests.iter().filter(|r| r.failing()).count() as u64,
+            totals: SessionTotals::of(&requests),
             requests,
         }
     }

@@ -13,6 +13,8 @@ def scenario(b, args):
     shown = [a.text for a in b.all(".turn-card .turn-meta a")]
     check(shown == expected, f"turns {shown} are not the session's requests in order {expected}")
     check(args.question in b.text(".turn-card:first-child .bubble.user"), "the first turn's question is missing")
+    totals = b.text(".session-totals")
+    check("tokens" in totals and "time waited" in totals, f"the session's totals are missing: {totals!r}")
     b.click(b.all(".turn-card:first-child .trace-fold > summary")[0])
     b.wait_css(".turn-card:first-child .inline-trace .wf-row", "the first turn's trace")
     b.screenshot("session")
