@@ -79,19 +79,76 @@
       h("p", { class: "muted", text: "Paste any id from a ticket or a log line — request, trace, session or provider response id — or search for what was said." }),
       form, status));
     const stats = h("div", { class: "stats muted" });
-    const recent = h("section", { class: "card" }, h("h2", {}, "Recent requests ", stats), h("p", { class: "muted loading", text: "Loading…" }));
+    const filters = listFilters();
+    const recent = h("section", { class: "card" }, h("h2", {}, "Recent requests ", stats), filters.form, h("p", { class: "muted loading", text: "Loading…" }));
     main.appendChild(recent);
     input.focus();
-    const [list, st] = await Promise.all([TH.api("/api/v1/requests?limit=50"), TH.api("/api/v1/stats")]);
+    const [list, st] = await Promise.all([TH.api("/api/v1/requests?" + filters.query), TH.api("/api/v1/stats")]);
     if (st.ok) TH.fill(stats, st.body.requests + " requests · " + st.body.sessions + " sessions · " + st.body.spans + " spans");
     const body = recent.querySelector(".loading");
     if (!list.ok) {
       body.replaceWith(TH.notice("error", "Recent requests could not be read", TH.errorText(list)));
     } else if (!list.body.requests.length) {
-      body.replaceWith(TH.notice("info", "No requests stored yet", "Point an OpenTelemetry SDK at the OTLP ports (4317 gRPC, 4318 HTTP)."));
+      body.replaceWith(filters.active
+        ? TH.notice("info", "No request matches these filters", "Clear a filter, or widen the time range.")
+        : TH.notice("info", "No requests stored yet", "Point an OpenTelemetry SDK at the OTLP ports (4317 gRPC, 4318 HTTP)."));
     } else {
-      body.replaceWith(requestTable(list.body.requests));
+      body.replaceWith(h("div", {}, requestTable(list.body.requests), pager(list.body.next_cursor)));
     }
+  }
+
+  // The listing's filters, as the API takes them; the page's URL carries them, so a filtered
+  // list is a link to paste into a ticket.
+  const LIST_FILTERS = [
+    ["status", "Status", null],
+    ["service", "Service", "checkout"],
+    ["version", "Version", "prompt_version=v8"],
+    ["user", "User", "user_…"],
+    ["min_duration_ms", "Slower than (ms)", "2000"],
+    ["since", "Since", "24h or RFC 3339"],
+    ["until", "Until", "now"],
+  ];
+
+  /** The filter form of the home list, and the API query of the page's URL. */
+  function listFilters() {
+    const query = new URLSearchParams({ limit: "50" });
+    let active = false;
+    const fields = LIST_FILTERS.map(([name, label, placeholder]) => {
+      const value = TH.param(name) || "";
+      if (value) {
+        query.set(name, value);
+        active = true;
+      }
+      const control = name === "status"
+        ? h("select", { name },
+          [["", "any"], ["ok", "ok"], ["error", "error"]].map(([v, t]) => h("option", { value: v, text: t, selected: v === value })))
+        : h("input", { name, value, placeholder, size: name === "version" ? 20 : 12 });
+      return h("label", {}, label + " ", control);
+    });
+    const cursor = TH.param("cursor");
+    if (cursor) query.set("cursor", cursor);
+    // Scores and model: the version filter takes a model (`response_model=gpt-4o-…`); a
+    // score threshold is a failing criterion, on the Failing page.
+    const form = h("form", { class: "window list-filters", method: "get", action: "/" }, fields,
+      h("button", { class: "btn", type: "submit", text: "Filter" }),
+      active ? h("a", { class: "btn", href: "/", text: "Clear" }) : null,
+      h("a", { class: "muted small", href: "/failing", text: "by score: Failing →" }));
+    return { form, query: query.toString(), active };
+  }
+
+  /** Links to the newest page and to the next, older one. */
+  function pager(nextCursor) {
+    const here = new URLSearchParams(location.search);
+    const at = (cursor) => {
+      const q = new URLSearchParams(here);
+      if (cursor) q.set("cursor", cursor);
+      else q.delete("cursor");
+      const text = q.toString();
+      return "/" + (text ? "?" + text : "");
+    };
+    return h("nav", { class: "pager" },
+      here.get("cursor") ? h("a", { class: "btn", href: at(null), text: "← Newest" }) : null,
+      nextCursor ? h("a", { class: "btn pager-older", href: at(nextCursor), text: "Older →" }) : null);
   }
 
   async function request() {

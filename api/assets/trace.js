@@ -50,9 +50,16 @@
     }
     const tools = spans.filter((s) => s.kind === "tool" || s.tool);
     tools.sort((a, b) => cmpNanos(a.start_unix_nano, b.start_unix_nano));
+    // Without messages, an LLM call's raw `input.value` / `output.value` is still what was
+    // sent and received: shown as it is rather than "nothing recorded".
+    const calls = spans.filter((s) => s.llm || s.kind === "llm");
+    const byStart = calls.filter((s) => s.input_value).sort((a, b) => cmpNanos(a.start_unix_nano, b.start_unix_nano));
+    const byEnd = calls.filter((s) => s.output_value).sort((a, b) => cmpNanos(a.end_unix_nano, b.end_unix_nano));
     return {
       question: question || (view.summary && view.summary.question) || null,
       answer: answer || (view.summary && view.summary.answer) || null,
+      rawInput: byStart.length ? byStart[0].input_value : null,
+      rawOutput: byEnd.length ? byEnd[byEnd.length - 1].output_value : null,
       tools,
       spans,
     };
@@ -123,9 +130,15 @@
   /** Question, tool calls and final answer: what an on-call engineer reads first. */
   function exchangeCard(ex) {
     return h("section", { class: "card exchange" },
-      h("div", { class: "turn user" }, h("div", { class: "role", text: "Question" }), TH.longText(ex.question || "(no user message recorded)", { class: "q-text" })),
+      h("div", { class: "turn user" }, h("div", { class: "role", text: "Question" }),
+        ex.question ? TH.longText(ex.question, { class: "q-text" })
+          : ex.rawInput ? [h("div", { class: "muted small", text: "no user message recorded; the LLM call's raw input:" }), TH.jsonText(ex.rawInput)]
+            : TH.longText("(no user message recorded)", { class: "q-text" })),
       ex.tools.length ? h("div", { class: "turn tools" }, h("div", { class: "role", text: ex.tools.length === 1 ? "Tool call" : ex.tools.length + " tool calls" }), TH.paged(ex.tools, toolBlock, 8)) : null,
-      h("div", { class: "turn assistant" }, h("div", { class: "role", text: "Final answer" }), TH.longText(ex.answer || "(no answer recorded)", { class: "a-text" })));
+      h("div", { class: "turn assistant" }, h("div", { class: "role", text: "Final answer" }),
+        ex.answer ? TH.longText(ex.answer, { class: "a-text" })
+          : ex.rawOutput ? [h("div", { class: "muted small", text: "no answer message recorded; the LLM call's raw output:" }), TH.jsonText(ex.rawOutput)]
+            : TH.longText("(no answer recorded)", { class: "a-text" })));
   }
 
   /** The whole request view inside `container`. `opts.compact` omits the page header. */
@@ -364,8 +377,10 @@
       node.llm ? llmBlock(node.llm) : null,
       node.tool ? toolBlock(node) : null,
       node.retrieval ? retrievalBlock(node.retrieval) : null,
-      !node.llm && !node.tool && node.input_value ? h("div", {}, h("div", { class: "label", text: "input" }), TH.jsonText(node.input_value)) : null,
-      !node.llm && !node.tool && node.output_value ? h("div", {}, h("div", { class: "label", text: "output" }), TH.jsonText(node.output_value)) : null,
+      !node.tool && node.input_value && !(node.llm && (node.llm.input_messages || []).length)
+        ? h("div", { class: "raw-io" }, h("div", { class: "label", text: "input" }), TH.jsonText(node.input_value)) : null,
+      !node.tool && node.output_value && !(node.llm && (node.llm.output_messages || []).length)
+        ? h("div", { class: "raw-io" }, h("div", { class: "label", text: "output" }), TH.jsonText(node.output_value)) : null,
       scoreList(node.scores),
       node.logs && node.logs.length ? TH.lazyDetails(node.logs.length + " log records", () => logList(node.logs)) : null,
       raw.events && raw.events.length ? TH.lazyDetails(raw.events.length + " events", () => h("ul", { class: "logs" }, raw.events.map((e) =>

@@ -15,6 +15,12 @@ def scenario(b, args):
     values = {r.get_attribute("data-value"): r for r in rows}
     check(args.old_version in values and args.new_version in values, f"prompt_version timeline has {list(values)}")
     check("is-new" in values[args.new_version].get_attribute("class"), "the new prompt version is not marked new")
+    clipped = b.driver.execute_script(
+        "return [...document.querySelectorAll('.tl-stats')]"
+        ".filter((e) => e.scrollWidth > e.clientWidth + 1).map((e) => e.textContent)")
+    check(not clipped, f"timeline text is cut off at this width: {clipped[:3]}")
+    wide = b.driver.execute_script("return document.documentElement.scrollWidth - window.innerWidth")
+    check(wide <= 0, f"the page is {wide}px wider than the window")
     return {"values": list(values)}
 
 

@@ -210,6 +210,32 @@ fn a_prompt_holding_a_script_is_displayed_and_never_run() {
 }
 
 #[test]
+fn an_llm_call_with_only_raw_input_and_output_shows_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path());
+    let spans = vec![otlp_span(
+        1,
+        1,
+        None,
+        "chat gpt-4o",
+        vec![
+            attr("request.id", "req_ui_raw"),
+            attr("gen_ai.operation.name", "chat"),
+            attr("gen_ai.request.model", "gpt-4o"),
+            attr("input.value", r#"{"model": "gpt-4o", "prompt": "Where is order B-7?"}"#),
+            attr("output.value", r#"{"id": "cmpl-1", "text": "Order B-7 ships today."}"#),
+        ],
+    )];
+    export(&server, spans);
+    server.wait_indexed();
+    scenario(
+        &server,
+        "ui_raw_io.py",
+        &[("--request-id", "req_ui_raw"), ("--raw-input", "Where is order B-7?"), ("--raw-output", "ships today")],
+    );
+}
+
+#[test]
 fn a_trace_of_two_thousand_spans_with_a_megabyte_prompt_renders_lazily() {
     let (_dir, server) = loaded_server();
     const SPANS: u64 = 2000;
@@ -247,6 +273,18 @@ fn a_trace_of_two_thousand_spans_with_a_megabyte_prompt_renders_lazily() {
 // Failing, versions and postmortem read the postmortem APIs (issue 4).
 
 #[test]
+fn the_home_list_filters_and_pages() {
+    let (_dir, server) = loaded_server();
+    let (_, new) = prompt_versions();
+    let (status, list) = server.get_json(&format!("/api/v1/requests?version=prompt_version={new}&limit=1000"));
+    assert_eq!(status, 200, "{list}");
+    let ids: Vec<&str> =
+        list["requests"].as_array().unwrap().iter().map(|r| r["request_id"].as_str().unwrap()).collect();
+    assert!(!ids.is_empty(), "no request carries prompt version {new}");
+    scenario(&server, "ui_home.py", &[("--version", &new), ("--version-ids", &ids.join(","))]);
+}
+
+#[test]
 fn the_failing_page_lists_the_incident_requests() {
     let (_dir, server) = loaded_server();
     let (since, until) = whole_window(&server);
@@ -266,6 +304,17 @@ fn the_failing_page_lists_the_incident_requests() {
 #[test]
 fn the_versions_page_shows_the_prompt_version_change() {
     let (_dir, server) = server_with(&fixture_dirs()[..1]);
+    // Two eval scores per request: their means make the timeline's stats column longest.
+    for id in manifest(&fixture_dirs()[0])["requests"].as_object().unwrap().keys() {
+        for (name, value) in [("answer_correctness", 0.82), ("grounded_in_documents", 0.64)] {
+            let response = reqwest::blocking::Client::new()
+                .post(server.api("/api/v1/scores"))
+                .json(&json!({"target_id": id, "name": name, "value": value, "source": "ui-test"}))
+                .send()
+                .unwrap();
+            assert_eq!(response.status().as_u16(), 201);
+        }
+    }
     let (since, until) = whole_window(&server);
     let (old, new) = prompt_versions();
     scenario(
