@@ -185,6 +185,14 @@ pub async fn unrouted(method: axum::http::Method, uri: axum::http::Uri) -> (Stat
             // The receivers' counter and label; this crate knows no ingest to count through.
             let reason = tracehound_error::ErrorCode::NotFound.metric_label();
             metrics::counter!("tracehound_refused_exports_total", "signal" => signal, "reason" => reason).increment(1);
+            // Once per process: the counter has the rest, and an SDK retries for ever.
+            static WARNED: std::sync::Once = std::sync::Once::new();
+            WARNED.call_once(|| {
+                tracing::warn!(
+                    "OTLP POST {path} on the API port: send it to the OTLP/HTTP port (default 4318); further ones \
+                     are only counted in tracehound_refused_exports_total"
+                );
+            });
             format!(
                 "this is the Tracehound query API: send OTLP/HTTP to the OTLP/HTTP port (default 4318) at POST \
                  {path}, and OTLP/gRPC to port 4317"

@@ -7,7 +7,6 @@
 //! request line is answered with a 404 that names the OTLP/HTTP port, and counted.
 
 use std::io;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -16,7 +15,7 @@ use tokio::sync::{mpsc, watch};
 use tokio_stream::wrappers::ReceiverStream;
 use tracehound_error::ErrorCode;
 
-use crate::self_metrics::{record_refusal, Signal};
+use crate::self_metrics::{record_refusal, warn_misdirected, Misdirected, Signal};
 
 /// HTTP/2's connection preface begins so; no HTTP/1 method does.
 const H2_PREFACE_START: &[u8] = b"PRI ";
@@ -36,9 +35,6 @@ const BACKLOG: usize = 128;
 /// The body of the answer to HTTP/1.
 pub const WRONG_PORT_ANSWER: &str = "this is Tracehound's OTLP/gRPC port, which speaks HTTP/2 gRPC only: send \
     OTLP/HTTP (POST /v1/traces, POST /v1/logs) to the OTLP/HTTP port (default 4318)\n";
-
-/// When the last warning was logged, Unix seconds.
-static LAST_WARNING: AtomicU64 = AtomicU64::new(0);
 
 /// What the first bytes of a connection say it speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -154,16 +150,10 @@ async fn answer_http1(mut stream: TcpStream) {
         _ => Signal::Unknown,
     };
     record_refusal(signal, ErrorCode::NotFound);
-    // An SDK retries this for ever: one line a minute says it without flooding the log.
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
-    let last = LAST_WARNING.load(Ordering::Relaxed);
-    if now >= last + 60 && LAST_WARNING.compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed).is_ok() {
-        tracing::warn!(
-            method,
-            path,
-            "HTTP/1 request on the OTLP/gRPC port: OTLP/HTTP goes to the OTLP/HTTP port (default 4318)"
-        );
-    }
+    warn_misdirected(
+        Misdirected::Http1OnGrpcPort,
+        &format!("HTTP/1 {method} {path} on the OTLP/gRPC port: OTLP/HTTP goes to the OTLP/HTTP port (default 4318)"),
+    );
     let body = WRONG_PORT_ANSWER;
     let response = format!(
         "HTTP/1.1 404 Not Found\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: {}\r\n\

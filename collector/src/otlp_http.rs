@@ -18,7 +18,7 @@ use tracehound_proto::collector::trace::v1::ExportTraceServiceRequest;
 use tracehound_proto::rpc;
 
 use crate::ingest::{Export, Ingest};
-use crate::self_metrics::Signal;
+use crate::self_metrics::{warn_misdirected, Misdirected, Signal};
 
 const PROTOBUF: &str = "application/x-protobuf";
 const JSON: &str = "application/json";
@@ -165,6 +165,10 @@ async fn unrouted(State(state): State<HttpState>, method: Method, uri: Uri, head
         let message = "this is the OTLP/HTTP port: send OTLP/gRPC to the gRPC port (default 4317)";
         let refusal = Refusal::new(ErrorCode::NotServed, Encoding::Protobuf, message);
         state.ingest.refused(signal, &refusal);
+        warn_misdirected(
+            Misdirected::GrpcOnHttpPort,
+            &format!("gRPC {path} on the OTLP/HTTP port: OTLP/gRPC goes to the gRPC port (default 4317)"),
+        );
         let mut response = StatusCode::OK.into_response();
         let headers = response.headers_mut();
         headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/grpc"));
@@ -188,6 +192,10 @@ async fn unrouted(State(state): State<HttpState>, method: Method, uri: Uri, head
     // A GET (a health check, a browser) is no export: answered, not counted.
     if method == Method::POST {
         state.ingest.refused(signal, &refusal);
+        warn_misdirected(
+            Misdirected::UnknownPath,
+            &format!("POST {path} on the OTLP/HTTP port, which serves POST /v1/traces and /v1/logs"),
+        );
     }
     refusal.into_response()
 }

@@ -78,6 +78,34 @@ pub fn record_admission_wait(signal: Signal) {
     metrics::counter!("tracehound_admission_waits_total", "signal" => signal.as_str()).increment(1);
 }
 
+/// Where a misdirected export arrived: each is logged on its own schedule.
+#[derive(Debug, Clone, Copy)]
+pub enum Misdirected {
+    /// HTTP/1 on the OTLP/gRPC port.
+    Http1OnGrpcPort,
+    /// gRPC on the OTLP/HTTP port.
+    GrpcOnHttpPort,
+    /// A POST to a path the OTLP/HTTP port does not serve.
+    UnknownPath,
+}
+
+/// Logs an export sent to the wrong port or path: once a minute for each kind, since a
+/// misconfigured SDK retries for ever and the counter has the rest.
+pub fn warn_misdirected(kind: Misdirected, what: &str) {
+    use std::sync::atomic::AtomicU64;
+    static LAST: [AtomicU64; 3] = [AtomicU64::new(0), AtomicU64::new(0), AtomicU64::new(0)];
+    let slot = &LAST[kind as usize];
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    let last = slot.load(std::sync::atomic::Ordering::Relaxed);
+    let due = now >= last.saturating_add(60);
+    let ordering = std::sync::atomic::Ordering::Relaxed;
+    if due && slot.compare_exchange(last, now, ordering, ordering).is_ok() {
+        tracing::warn!(
+            "misdirected export: {what} (counted in tracehound_refused_exports_total; logged once a minute)"
+        );
+    }
+}
+
 /// Counts an export refused whole.
 pub fn record_refusal(signal: Signal, code: ErrorCode) {
     metrics::counter!("tracehound_refused_exports_total", "signal" => signal.as_str(), "reason" => code.metric_label())

@@ -1,5 +1,6 @@
-//! What a new user reads when the server starts: the addresses to use, in plain text when
-//! the log goes to a file, without the storage engine's chatter.
+//! What a new user reads in the server's log: the addresses to use at start-up, in plain
+//! text when the log goes to a file, without the storage engine's chatter; and a line when
+//! an export is sent to the wrong port.
 
 mod common;
 
@@ -26,12 +27,23 @@ impl Drop for Started {
 /// Starts `tracehound serve` with its log in a file and no `TRACEHOUND_LOG`, and waits
 /// until it answers `/readyz`.
 fn start(data: &std::path::Path, log: std::path::PathBuf, api_port: u16) -> Started {
+    start_with_ports(data, log, api_port, free_port(), free_port())
+}
+
+/// As [`start`], with the OTLP ports chosen by the caller.
+fn start_with_ports(
+    data: &std::path::Path,
+    log: std::path::PathBuf,
+    api_port: u16,
+    grpc_port: u16,
+    http_port: u16,
+) -> Started {
     let file = std::fs::File::create(&log).expect("log file");
     let child = Command::new(common::binary())
         .args(["serve", "--retention-days", "0", "--data-dir"])
         .arg(data)
-        .args(["--otlp-grpc-addr", &format!("127.0.0.1:{}", free_port())])
-        .args(["--otlp-http-addr", &format!("127.0.0.1:{}", free_port())])
+        .args(["--otlp-grpc-addr", &format!("127.0.0.1:{grpc_port}")])
+        .args(["--otlp-http-addr", &format!("127.0.0.1:{http_port}")])
         .args(["--api-addr", &format!("127.0.0.1:{api_port}")])
         .env_remove("TRACEHOUND_LOG")
         .stdout(Stdio::null())
@@ -90,4 +102,24 @@ fn a_second_server_on_the_same_data_directory_says_it_is_in_use() {
     assert!(stderr.contains("is in use by another process"), "{stderr}");
     assert!(stderr.contains("--data-dir"), "{stderr}");
     drop(first);
+}
+
+#[test]
+fn exports_to_the_wrong_port_are_logged_naming_the_right_one_once_a_minute() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (api_port, grpc_port, http_port) = (free_port(), free_port(), free_port());
+    let started =
+        start_with_ports(&dir.path().join("data"), dir.path().join("server.log"), api_port, grpc_port, http_port);
+    let client = reqwest::blocking::Client::builder().http1_only().build().expect("client");
+    for _ in 0..3 {
+        let answer = client.post(format!("http://127.0.0.1:{grpc_port}/v1/traces")).body("x").send().expect("answered");
+        assert_eq!(answer.status().as_u16(), 404);
+    }
+    let answer = client.post(format!("http://127.0.0.1:{api_port}/v1/traces")).body("x").send().expect("answered");
+    assert_eq!(answer.status().as_u16(), 404);
+    let log = stop(started);
+    let lines: Vec<&str> = log.lines().filter(|l| l.contains("OTLP/gRPC port")).collect();
+    assert_eq!(lines.len(), 1, "one line for three misdirected exports:\n{log}");
+    assert!(lines[0].contains("4318"), "{log}");
+    assert!(log.lines().any(|l| l.contains("on the API port") && l.contains("4318")), "{log}");
 }
