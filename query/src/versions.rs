@@ -1,6 +1,6 @@
 //! What was live and what changed: every value of every version dimension seen in a
-//! window, with its request count, failing share and mean score, and the values first seen
-//! inside the window.
+//! window, with its request count, failing share and each score name's mean, and the
+//! values first seen inside the window that really changed something.
 
 use std::collections::BTreeMap;
 
