@@ -82,20 +82,44 @@ impl Target {
 fn evaluation_result(attributes: &[KeyValue], time: u64, context: Option<Target>) -> Option<Score> {
     let attrs = AttrMap::new(attributes);
     let name = attrs.text("gen_ai.evaluation.name")?;
-    let target = match attrs.text("gen_ai.response.id") {
-        Some(response_id) => Target { kind: ScoreTargetKind::Response, id: response_id, trace_id: None },
-        None => context?,
+    // A score exported by Tracehound names its exact target and source (see the export
+    // crate): a score posted for a request id must come back as one, not as the span's.
+    let exported = match (attrs.text("tracehound.score.target_kind"), attrs.text("tracehound.score.target_id")) {
+        (Some(kind), Some(id)) => {
+            target_kind(&kind).map(|kind| Target { kind, id, trace_id: attrs.text("tracehound.score.trace_id") })
+        }
+        _ => None,
+    };
+    let target = match (exported, attrs.text("gen_ai.response.id")) {
+        (Some(target), _) => target,
+        (None, Some(response_id)) => Target { kind: ScoreTargetKind::Response, id: response_id, trace_id: None },
+        (None, None) => context?,
     };
     let value = attrs.float("gen_ai.evaluation.score.value");
     let label = attrs.text("gen_ai.evaluation.score.label");
     if value.is_none() && label.is_none() {
         return None;
     }
-    let mut score = target.score(name, time, "otel-event");
+    let source = attrs.text("tracehound.score.source");
+    let mut score = target.score(name, time, source.as_deref().unwrap_or("otel-event"));
     score.value = value.filter(|v| v.is_finite());
     score.label = label;
     score.explanation = attrs.text("gen_ai.evaluation.explanation");
     Some(score)
+}
+
+/// A target kind by its API name.
+fn target_kind(name: &str) -> Option<ScoreTargetKind> {
+    [
+        ScoreTargetKind::Span,
+        ScoreTargetKind::Trace,
+        ScoreTargetKind::Request,
+        ScoreTargetKind::Session,
+        ScoreTargetKind::Response,
+        ScoreTargetKind::Any,
+    ]
+    .into_iter()
+    .find(|k| k.as_str() == name)
 }
 
 /// OpenInference feedback: `[trace.|session.]{evaluations.N.evaluation|annotations.N.annotation}.*`.
