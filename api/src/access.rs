@@ -50,6 +50,7 @@ const AUDITED: &[&str] = &[
     "/api/v1/postmortem",
     "/api/v1/compare",
     "/api/v1/versions",
+    "/api/v1/export",
 ];
 
 /// The access a request needs, from its method and path.

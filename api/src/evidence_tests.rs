@@ -187,7 +187,14 @@ async fn versions_list_a_value_first_seen_inside_the_window_as_a_change() {
 async fn every_evidence_route_is_in_the_openapi_document() {
     let fx = Fixture::new();
     let (_, doc) = get(&Fixture::router(&fx), "/api/v1/openapi.json").await;
-    for path in ["/api/v1/scores", "/api/v1/failing", "/api/v1/versions", "/api/v1/compare", "/api/v1/postmortem"] {
+    for path in [
+        "/api/v1/scores",
+        "/api/v1/failing",
+        "/api/v1/versions",
+        "/api/v1/compare",
+        "/api/v1/postmortem",
+        "/api/v1/export",
+    ] {
         assert!(doc["paths"][path].is_object(), "{path} missing");
     }
 }
@@ -272,4 +279,25 @@ async fn versions_keep_one_mean_per_score_name() {
     let scores = &prompt["values"][0]["scores"];
     assert_eq!(scores["correctness"], json!({"mean": 0.75, "count": 2}), "{scores}");
     assert_eq!(scores["latency_ms"], json!({"mean": 900.0, "count": 1}), "{scores}");
+}
+
+#[tokio::test]
+async fn an_export_has_one_trace_line_per_request_oldest_first() {
+    let fx = Fixture::new();
+    fx.write(request(2, 2_000, "It ships tomorrow."));
+    fx.write(request(1, 1_000, "It ships today."));
+    let (status, body) = get(&Fixture::router(&fx), &format!("/api/v1/export?{ALL_TIME}")).await;
+    assert_eq!(status, StatusCode::OK);
+    let text = body.as_str().expect("JSON lines, not one JSON value");
+    let traces: Vec<Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(traces.len(), 2, "{text}");
+    let first_trace = traces[0]["resourceSpans"][0]["scopeSpans"][0]["spans"][0]["traceId"].as_str();
+    assert_eq!(first_trace, Some(hex::encode([1u8; 16]).as_str()), "oldest first: {text}");
+}
+
+#[tokio::test]
+async fn an_export_with_a_query_needs_the_search_index() {
+    let fx = Fixture::new();
+    let (status, body) = get(&Fixture::router(&fx), &format!("/api/v1/export?{ALL_TIME}&q=refund")).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
 }

@@ -9,6 +9,7 @@ pub mod access;
 pub mod audit_api;
 pub mod error;
 pub mod evidence_api;
+pub mod export_api;
 pub mod holds_api;
 pub mod metrics;
 pub mod requests_api;

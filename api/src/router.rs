@@ -12,7 +12,9 @@ use utoipa::OpenApi;
 
 use crate::access::{guard, BearerAuth};
 use crate::state::{AccessState, ApiState};
-use crate::{audit_api, evidence_api, holds_api, metrics, requests_api, server_timing, signin, triage_api, ui};
+use crate::{
+    audit_api, evidence_api, export_api, holds_api, metrics, requests_api, server_timing, signin, triage_api, ui,
+};
 
 /// The API's router; the binary merges it into its own and serves it.
 pub fn router(state: ApiState) -> Router {
@@ -24,6 +26,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/api/v1/requests/{request_id}", get(requests_api::get_request))
         .route("/api/v1/sessions/{session_id}", get(requests_api::get_session))
         .route("/api/v1/search", get(requests_api::search_requests))
+        .route("/api/v1/export", get(export_api::get_export))
         .route("/api/v1/stats", get(requests_api::get_stats))
         .route("/api/v1/openapi.json", get(get_openapi))
         .route("/api/v1/holds", get(holds_api::list_holds).post(holds_api::post_hold))
@@ -69,6 +72,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
         evidence_api::get_compare,
         evidence_api::get_postmortem,
         triage_api::get_triage,
+        export_api::get_export,
         metrics::get_metrics,
         audit_api::get_audit
     ),

@@ -68,6 +68,24 @@ pub enum CliError {
     /// The answer is not what this client understands.
     #[error("unexpected answer from the Tracehound API: {0}")]
     Decode(String),
+    /// A file named on the command line cannot be read or written.
+    #[error("cannot use {path}: {reason}")]
+    File {
+        /// The file.
+        path: String,
+        /// Why.
+        reason: String,
+    },
+    /// A line of an import file cannot be sent.
+    #[error("{path}, line {line}: {reason} (the lines before it were imported)")]
+    Import {
+        /// The file.
+        path: String,
+        /// Its line, from 1.
+        line: usize,
+        /// Why.
+        reason: String,
+    },
     /// The output could not be written.
     #[error("cannot write the output: {0}")]
     Output(#[from] std::io::Error),
@@ -91,6 +109,25 @@ fn extra_roots() -> Result<Vec<reqwest::Certificate>, CliError> {
         return Err(unusable("no PEM certificate in it".into()));
     }
     Ok(certs)
+}
+
+/// The HTTP client every command uses: the connect timeout, the CA roots of
+/// [`CA_CERT_ENV`], the key of [`API_KEY_ENV`], and `timeout` for a whole answer (`None`
+/// for a transfer that takes as long as it takes).
+pub(crate) fn http_client(timeout: Option<Duration>) -> Result<Client, CliError> {
+    let invalid = |reason: String| CliError::InvalidApiUrl { url: String::new(), reason };
+    let mut builder = Client::builder().connect_timeout(CONNECT_TIMEOUT);
+    builder = match timeout {
+        Some(timeout) => builder.timeout(timeout),
+        None => builder.timeout(None),
+    };
+    for cert in extra_roots()? {
+        builder = builder.add_root_certificate(cert);
+    }
+    if let Some(headers) = api_key_headers().map_err(invalid)? {
+        builder = builder.default_headers(headers);
+    }
+    builder.build().map_err(|e| invalid(innermost(&e)))
 }
 
 /// The `authorization` header of the key in [`API_KEY_ENV`], if set.
@@ -126,15 +163,35 @@ impl ApiClient {
         if !matches!(base.scheme(), "http" | "https") || base.cannot_be_a_base() {
             return Err(invalid("expected an http:// or https:// URL".into()));
         }
-        let mut builder = Client::builder().connect_timeout(CONNECT_TIMEOUT).timeout(ANSWER_TIMEOUT);
-        for cert in extra_roots()? {
-            builder = builder.add_root_certificate(cert);
-        }
-        if let Some(headers) = api_key_headers().map_err(invalid)? {
-            builder = builder.default_headers(headers);
-        }
-        let http = builder.build().map_err(|e| invalid(innermost(&e)))?;
+        let http = http_client(Some(ANSWER_TIMEOUT)).map_err(|e| match e {
+            CliError::InvalidApiUrl { reason, .. } => invalid(reason),
+            other => other,
+        })?;
         Ok(ApiClient { base, shown_url, http })
+    }
+
+    /// `GET /api/v1/{path}?{query}` copied to `out` as it arrives, without holding it whole;
+    /// returns the answer's headers once the body is written.
+    pub fn download(
+        &self,
+        path: &str,
+        query: &[(&str, &str)],
+        out: &mut dyn std::io::Write,
+    ) -> Result<reqwest::header::HeaderMap, CliError> {
+        let url = self.url(&["api", "v1", path], query)?;
+        // No deadline for the whole answer: an export takes as long as the store is large.
+        let unreachable =
+            |e: reqwest::Error| CliError::Unreachable { url: self.shown_url.clone(), reason: innermost(&e) };
+        let mut response = http_client(None)?.get(url).send().map_err(unreachable)?;
+        let status = response.status();
+        if !status.is_success() {
+            let body = response.text().unwrap_or_default();
+            let error = serde_json::from_str::<Value>(&body).ok();
+            return Err(CliError::Api { status: status.as_u16(), message: self.error_message(error.as_ref(), body) });
+        }
+        let headers = response.headers().clone();
+        response.copy_to(out).map_err(unreachable)?;
+        Ok(headers)
     }
 
     /// `GET /api/v1/lookup/{id}` as JSON; the API's 404 is [`CliError::NotFound`].
@@ -387,7 +444,7 @@ const NOT_API_SUFFIX: &str = "does not look like the Tracehound API";
 const NOT_THE_API: &str =
     "the API listens on port 4320 by default; 4317 and 4318 are the OTLP receivers; set --api-url or TRACEHOUND_API_URL";
 
-fn innermost(error: &reqwest::Error) -> String {
+pub(crate) fn innermost(error: &reqwest::Error) -> String {
     let mut cause: &dyn std::error::Error = error;
     while let Some(next) = cause.source() {
         cause = next;

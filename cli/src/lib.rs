@@ -7,6 +7,7 @@ pub mod evidence_cli;
 pub mod render;
 pub mod stats;
 pub mod text;
+pub mod transfer;
 pub mod triage_cli;
 
 pub use cli::{get, ls, run_get, run_ls, run_search, search, GetArgs, LsArgs, SearchArgs};

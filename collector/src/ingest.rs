@@ -16,7 +16,8 @@ use tracehound_auth::{AuthError, Gate, Principal, RateLimited, Scope};
 use tracehound_error::{ErrorCode, ServiceError};
 use tracehound_normalize::redact::Redactor;
 use tracehound_normalize::{
-    normalize_logs, normalize_traces, scores_from_logs, scores_from_spans, NormalizeConfig, Normalized,
+    is_exported_score, normalize_logs, normalize_traces, scores_from_logs, scores_from_spans, NormalizeConfig,
+    Normalized,
 };
 use tracehound_proto::collector::logs::v1::{
     ExportLogsPartialSuccess, ExportLogsServiceRequest, ExportLogsServiceResponse,
@@ -164,8 +165,10 @@ impl Export for ExportLogsServiceRequest {
         redactor.redact_log(record);
     }
 
-    fn batch(tenant: TenantId, logs: Vec<LogRecord>) -> WriteBatch {
-        WriteBatch { tenant, scores: scores_from_logs(&logs), logs, ..WriteBatch::default() }
+    fn batch(tenant: TenantId, mut logs: Vec<LogRecord>) -> WriteBatch {
+        let scores = scores_from_logs(&logs);
+        logs.retain(|log| !is_exported_score(log));
+        WriteBatch { tenant, scores, logs, ..WriteBatch::default() }
     }
 
     fn answer(report: &IngestReport) -> ExportLogsServiceResponse {

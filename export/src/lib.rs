@@ -33,6 +33,15 @@ pub const SCORE_TRACE_ID: &str = "tracehound.score.trace_id";
 /// Attribute naming a carried score's source (`api`, `llm-judge`, ...).
 pub const SCORE_SOURCE: &str = "tracehound.score.source";
 
+/// One stored request as OTLP: its trace export, and its logs export when it has log
+/// records or scores ingest would not rebuild from its spans and logs.
+pub fn request_export(data: &TraceData) -> (ExportTraceServiceRequest, Option<ExportLogsServiceRequest>) {
+    let mut rebuilt = tracehound_normalize::scores_from_spans(&data.spans);
+    rebuilt.extend(tracehound_normalize::scores_from_logs(&data.logs));
+    let carried = carried_scores(data, &rebuilt);
+    (trace_export(data), logs_export(data, &carried))
+}
+
 /// The spans of one stored request as one OTLP trace export, grouped by resource and scope.
 pub fn trace_export(data: &TraceData) -> ExportTraceServiceRequest {
     // Keyed by the resource and scope as they were sent, in first-seen order.

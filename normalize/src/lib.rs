@@ -37,5 +37,5 @@ mod fixture_tests;
 pub use config::NormalizeConfig;
 pub use logs::normalize_logs;
 pub use outcome::Normalized;
-pub use scores::{scores_from_logs, scores_from_spans};
+pub use scores::{is_exported_score, scores_from_logs, scores_from_spans};
 pub use traces::normalize_traces;

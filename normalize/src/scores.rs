@@ -49,6 +49,13 @@ pub fn scores_from_logs(logs: &[LogRecord]) -> Vec<Score> {
     out
 }
 
+/// Whether a log record is only a score Tracehound exported (it names the score's target
+/// with `tracehound.score.target_id`): ingest keeps the score, not the record, so that an
+/// import shows what the exporting server showed.
+pub fn is_exported_score(log: &LogRecord) -> bool {
+    log.event_name == EVALUATION_EVENT && log.attributes.iter().any(|kv| kv.key == "tracehound.score.target_id")
+}
+
 /// Older SDKs put the event name in an `event.name` attribute.
 fn names_evaluation(attributes: &[KeyValue]) -> bool {
     AttrMap::new(attributes).text("event.name").as_deref() == Some(EVALUATION_EVENT)

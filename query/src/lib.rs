@@ -8,6 +8,7 @@
 pub mod assess;
 pub mod compare;
 pub mod error;
+pub mod export;
 pub mod failing;
 pub mod listing;
 pub mod lookup;

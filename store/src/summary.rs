@@ -76,6 +76,11 @@ pub struct TraceSummary {
     /// Signals beyond loud failures: sizes, languages, retrieval, tools, cohort attributes.
     #[serde(default)]
     pub signals: Signals,
+    /// When each listed value (model, finish reason, request id, version value) was first
+    /// carried, by the earliest span start: the lists keep that order whatever order the
+    /// spans arrive in, so the same spans give the same summary.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    first_seen: BTreeMap<String, u64>,
     #[serde(default)]
     question_at: u64,
     #[serde(default)]
@@ -146,7 +151,7 @@ impl TraceSummary {
             self.service = span.service.clone();
         }
         if let Some(id) = &span.request_id {
-            push_unique(&mut self.request_ids, id);
+            push_in_time(&mut self.request_ids, &mut self.first_seen, "request", id, span.start_unix_nano);
             if is_root || self.request_id.is_none() {
                 self.request_id = Some(id.clone());
             }
@@ -158,7 +163,8 @@ impl TraceSummary {
             self.user_id = span.user_id.clone();
         }
         for (dim, value) in &span.versions {
-            push_unique(self.versions.entry(*dim).or_default(), value);
+            let list = self.versions.entry(*dim).or_default();
+            push_in_time(list, &mut self.first_seen, dim.as_str(), value, span.start_unix_nano);
         }
         if span.kind == SpanKind::Tool {
             self.tool_calls += 1;
@@ -168,12 +174,12 @@ impl TraceSummary {
                 self.llm_calls += 1;
             }
             if let Some(model) = &llm.response_model {
-                push_unique(&mut self.models, model);
+                push_in_time(&mut self.models, &mut self.first_seen, "model", model, span.start_unix_nano);
             }
             self.input_tokens += llm.usage.input.unwrap_or(0);
             self.output_tokens += llm.usage.output.unwrap_or(0);
             for reason in &llm.finish_reasons {
-                push_unique(&mut self.finish_reasons, reason);
+                push_in_time(&mut self.finish_reasons, &mut self.first_seen, "finish", reason, span.start_unix_nano);
             }
         }
         self.signals.add_span(span, is_root);
@@ -345,10 +351,20 @@ pub struct Counters {
     pub logs: u64,
 }
 
-fn push_unique(list: &mut Vec<String>, value: &str) {
+/// Adds `value` to `list` unless present, and keeps `list` in order of each value's
+/// earliest span start (`at`), recorded in `first` under `tag`.
+fn push_in_time(list: &mut Vec<String>, first: &mut BTreeMap<String, u64>, tag: &str, value: &str, at: u64) {
+    let key = |v: &str| format!("{tag}\u{0}{v}");
+    let seen = first.entry(key(value)).or_insert(at);
+    let moved = at < *seen;
+    *seen = (*seen).min(at);
     if !list.iter().any(|v| v == value) {
         list.push(value.to_string());
+    } else if !moved {
+        return;
     }
+    // Values of summaries written before times were kept sort first, as they were.
+    list.sort_by_key(|v| first.get(&key(v)).copied().unwrap_or(0));
 }
 
 fn preview(text: &str) -> String {

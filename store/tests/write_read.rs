@@ -135,6 +135,29 @@ fn tenants_do_not_see_each_other() {
 }
 
 #[test]
+fn a_summary_lists_models_in_time_order_whatever_order_its_spans_arrive_in() {
+    let call = |id: u8, start: u64, model: &str| Span {
+        llm: Some(LlmCall { response_model: Some(model.into()), ..Default::default() }),
+        ..span(1, id, Some(1), start)
+    };
+    let summaries: Vec<Vec<String>> = [[2u8, 3], [3, 2]]
+        .iter()
+        .map(|order| {
+            let dir = tempfile::tempdir().unwrap();
+            let store = Store::open(dir.path()).unwrap();
+            let spans = [call(2, 10, "text-embedding-3-small"), call(3, 20, "gpt-4o")];
+            for id in order {
+                let one = spans.iter().find(|s| s.span_id == [*id; 8]).unwrap().clone();
+                store.write_group(&[batch(vec![one])]).unwrap();
+            }
+            store.trace(T, &[1; 16]).unwrap().unwrap().summary.models
+        })
+        .collect();
+    assert_eq!(summaries[0], ["text-embedding-3-small", "gpt-4o"]);
+    assert_eq!(summaries[1], summaries[0]);
+}
+
+#[test]
 fn counters_over_tenants_add_up_every_tenant() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path()).unwrap();

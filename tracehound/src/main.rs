@@ -32,6 +32,10 @@ enum Command {
     Postmortem(tracehound_cli::evidence_cli::PostmortemArgs),
     /// Did quality shift, when, and which layer and value explain it (`tracehound triage --since 3h`).
     Triage(tracehound_cli::triage_cli::TriageArgs),
+    /// Stored requests as OTLP/JSON lines, raw attributes, logs and scores (`tracehound export --since 2h -o incident.jsonl`).
+    Export(tracehound_cli::transfer::ExportArgs),
+    /// Send an export file to an OTLP/HTTP receiver, keeping every id (`tracehound import incident.jsonl`).
+    Import(tracehound_cli::transfer::ImportArgs),
     /// Spans, requests, sessions, disk use by part, oldest data, index lag, retention and holds.
     Stats(tracehound_cli::stats::StatsArgs),
     /// Rebuild the search index from the store (server stopped).
@@ -64,6 +68,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Failing(args) => Ok(tracehound_cli::evidence_cli::failing(&args)?),
         Command::Postmortem(args) => Ok(tracehound_cli::evidence_cli::postmortem(&args)?),
         Command::Triage(args) => Ok(tracehound_cli::triage_cli::triage(&args)?),
+        Command::Export(args) => Ok(tracehound_cli::transfer::export(&args)?),
+        Command::Import(args) => Ok(tracehound_cli::transfer::import(&args)?),
         Command::Stats(args) => Ok(tracehound_cli::stats::run(&args)?),
         Command::Reindex(args) => reindex::run(args),
         Command::Keys(args) => keys_cmd::run(args),
