@@ -51,6 +51,10 @@ const AUDITED: &[&str] = &[
     "/api/v1/compare",
     "/api/v1/versions",
     "/api/v1/export",
+    // Tempo's API (Grafana) reads the same evidence.
+    "/api/traces/",
+    "/api/v2/traces/",
+    "/api/search",
 ];
 
 /// The access a request needs, from its method and path.

@@ -17,6 +17,7 @@ pub mod router;
 pub mod server_timing;
 pub mod signin;
 pub mod state;
+pub mod tempo_api;
 pub mod triage_api;
 pub mod ui;
 

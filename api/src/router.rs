@@ -13,7 +13,8 @@ use utoipa::OpenApi;
 use crate::access::{guard, BearerAuth};
 use crate::state::{AccessState, ApiState};
 use crate::{
-    audit_api, evidence_api, export_api, holds_api, metrics, requests_api, server_timing, signin, triage_api, ui,
+    audit_api, evidence_api, export_api, holds_api, metrics, requests_api, server_timing, signin, tempo_api,
+    triage_api, ui,
 };
 
 /// The API's router; the binary merges it into its own and serves it.
@@ -27,6 +28,15 @@ pub fn router(state: ApiState) -> Router {
         .route("/api/v1/sessions/{session_id}", get(requests_api::get_session))
         .route("/api/v1/search", get(requests_api::search_requests))
         .route("/api/v1/export", get(export_api::get_export))
+        // Tempo's HTTP API, for Grafana's Tempo data source (`api/src/tempo_api.rs`).
+        .route("/api/echo", get(tempo_api::echo))
+        .route("/api/traces/{id}", get(tempo_api::trace_v1))
+        .route("/api/v2/traces/{id}", get(tempo_api::trace_v2))
+        .route("/api/search", get(tempo_api::search))
+        .route("/api/search/tags", get(tempo_api::tags_v1))
+        .route("/api/v2/search/tags", get(tempo_api::tags_v2))
+        .route("/api/search/tag/{tag}/values", get(tempo_api::tag_values_v1))
+        .route("/api/v2/search/tag/{tag}/values", get(tempo_api::tag_values_v2))
         .route("/api/v1/stats", get(requests_api::get_stats))
         .route("/api/v1/openapi.json", get(get_openapi))
         .route("/api/v1/holds", get(holds_api::list_holds).post(holds_api::post_hold))

@@ -16,3 +16,29 @@ pub mod rpc {
         pub message: String,
     }
 }
+
+/// The messages of Grafana Tempo's trace-by-id answers (`tempopb`), so that Grafana's Tempo
+/// data source can open a Tracehound trace. Tempo's `Trace` has the same field as OTLP's
+/// `ExportTraceServiceRequest`; its own name is kept for the wrapper.
+pub mod tempo {
+    use super::trace::v1::ResourceSpans;
+
+    /// `tempopb.Trace`: every span of one trace, grouped by resource.
+    #[derive(Clone, PartialEq, prost::Message)]
+    pub struct Trace {
+        /// The spans, by resource and scope.
+        #[prost(message, repeated, tag = "1")]
+        pub resource_spans: Vec<ResourceSpans>,
+    }
+
+    /// `tempopb.TraceByIDResponse`, the answer of `GET /api/v2/traces/{id}`.
+    #[derive(Clone, PartialEq, prost::Message)]
+    pub struct TraceByIdResponse {
+        /// The trace.
+        #[prost(message, optional, tag = "1")]
+        pub trace: Option<Trace>,
+        /// `COMPLETE` (0) or `PARTIAL` (1).
+        #[prost(int32, tag = "3")]
+        pub status: i32,
+    }
+}

@@ -18,6 +18,7 @@ pub mod postmortem_md;
 pub mod search;
 pub mod search_syntax;
 pub mod stats;
+pub mod tempo;
 pub mod text;
 pub mod time_range;
 pub mod timestamp;
