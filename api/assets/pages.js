@@ -203,6 +203,7 @@
       ["tool calls", t.tool_calls !== undefined ? String(t.tool_calls) : null],
       ["time waited", t.duration_ms !== undefined ? TH.duration(t.duration_ms) : null],
       ["slowest request", t.max_duration_ms !== undefined ? TH.duration(t.max_duration_ms) : null],
+      ["cost", typeof t.cost_usd === "number" ? "$" + t.cost_usd.toFixed(4) : t.unpriced_requests ? "? (" + t.unpriced_requests + " with an unpriced model)" : null],
     ])));
     const transcript = h("ol", { class: "transcript" });
     s.requests.forEach((view, i) => {

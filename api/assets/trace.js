@@ -162,6 +162,7 @@
       ["trace", h("span", { class: "mono", text: view.trace_id })],
       ["models", (s.models || []).join(", ")],
       ["tokens", s.input_tokens || s.output_tokens ? s.input_tokens + " in · " + s.output_tokens + " out" : null],
+      ["cost", typeof s.cost_usd === "number" && s.llm_calls ? "$" + s.cost_usd.toFixed(5) : null],
       ["finish", (s.finish_reasons || []).join(", ")],
       ["spans", String(s.span_count)],
     ]));

@@ -334,6 +334,34 @@ async fn a_session_adds_up_its_tokens_calls_and_time() {
 }
 
 #[tokio::test]
+async fn a_request_and_its_session_carry_their_cost_at_the_built_in_prices() {
+    let fx = Fixture::new();
+    fx.write(session_request(1, 0, "It ships tomorrow."));
+    fx.write(session_request(2, 100, "It shipped."));
+    let (_, body) = get(&fx.router(), "/api/v1/sessions/conv").await;
+    // 100 input and 20 output tokens of gpt-4o at $2.50 and $10 per million.
+    let one = body["requests"][0]["summary"]["cost_usd"].as_f64().unwrap();
+    assert!((one - 0.000_45).abs() < 1e-12, "{one}");
+    let total = body["totals"]["cost_usd"].as_f64().unwrap();
+    assert!((total - 0.000_9).abs() < 1e-12, "{total}");
+    assert_eq!(body["totals"]["unpriced_requests"], 0);
+}
+
+#[tokio::test]
+async fn a_session_with_an_unpriced_model_has_no_total_cost_and_says_why() {
+    let fx = Fixture::new();
+    fx.write(session_request(1, 0, "It ships tomorrow."));
+    let mut other = session_request(2, 100, "It shipped.");
+    if let Some(llm) = other[1].llm.as_mut() {
+        llm.response_model = Some("in-house-7b".into());
+    }
+    fx.write(other);
+    let (_, body) = get(&fx.router(), "/api/v1/sessions/conv").await;
+    assert_eq!(body["totals"]["cost_usd"], Value::Null, "{}", body["totals"]);
+    assert_eq!(body["totals"]["unpriced_requests"], 1);
+}
+
+#[tokio::test]
 async fn an_unknown_session_is_404() {
     let fx = Fixture::new();
     assert_eq!(get(&fx.router(), "/api/v1/sessions/none").await.0, StatusCode::NOT_FOUND);

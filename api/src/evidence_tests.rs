@@ -301,3 +301,22 @@ async fn an_export_with_a_query_needs_the_search_index() {
     let (status, body) = get(&Fixture::router(&fx), &format!("/api/v1/export?{ALL_TIME}&q=refund")).await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
 }
+
+#[tokio::test]
+async fn versions_give_each_value_its_mean_cost_per_request() {
+    let fx = Fixture::new();
+    for (n, input) in [(1u8, 100), (2, 300)] {
+        let mut spans = request(n, u64::from(n) * 1_000, "fine");
+        spans[0].versions.insert(VersionDimension::PromptVersion, "v7".into());
+        if let Some(llm) = spans[1].llm.as_mut() {
+            llm.usage.input = Some(input);
+        }
+        fx.write(spans);
+    }
+    let (_, answer) = get(&Fixture::router(&fx), &format!("/api/v1/versions?{ALL_TIME}")).await;
+    let prompt = answer["dimensions"].as_array().unwrap().iter().find(|d| d["dimension"] == "prompt_version").unwrap();
+    let value = &prompt["values"][0];
+    // 200 input tokens of gpt-4o on average, at $2.50 per million.
+    assert!((value["mean_cost_usd"].as_f64().unwrap() - 0.000_5).abs() < 1e-12, "{value}");
+    assert_eq!(value["priced_requests"], 2);
+}

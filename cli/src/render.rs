@@ -57,13 +57,14 @@ pub fn render_session(session: &SessionView, out: &mut dyn Write) -> io::Result<
     let t = &session.totals;
     writeln!(
         out,
-        "  totals: tokens {} in / {} out  llm calls {}  tool calls {}  time {} (slowest {})",
+        "  totals: tokens {} in / {} out  llm calls {}  tool calls {}  time {} (slowest {})  cost {}",
         t.input_tokens,
         t.output_tokens,
         t.llm_calls,
         t.tool_calls,
         format_ms(t.duration_ms),
-        format_ms(t.max_duration_ms)
+        format_ms(t.max_duration_ms),
+        usd(t.cost_usd)
     )?;
     for (i, request) in session.requests.iter().enumerate() {
         writeln!(out)?;
@@ -78,7 +79,7 @@ pub fn render_request(request: &RequestView, out: &mut dyn Write) -> io::Result<
     let s = &request.summary;
     writeln!(
         out,
-        "request {}  trace {}  session {}  status {}  models {}  prompt {}  duration {}  tokens {} in / {} out",
+        "request {}  trace {}  session {}  status {}  models {}  prompt {}  duration {}  tokens {} in / {} out  cost {}",
         clean(&request.request_id),
         request.trace_id,
         opt(&request.session_id),
@@ -87,7 +88,8 @@ pub fn render_request(request: &RequestView, out: &mut dyn Write) -> io::Result<
         opt(&s.prompt_version),
         format_ms(s.duration_ms),
         s.input_tokens,
-        s.output_tokens
+        s.output_tokens,
+        usd(s.cost_usd)
     )?;
     writeln!(
         out,
@@ -443,6 +445,15 @@ fn status_text(status: RequestStatus) -> &'static str {
 }
 
 /// `0.4ms`, `850ms`, `1.25s`, `2m03s`.
+/// A cost in dollars, `?` when a model has no price.
+fn usd(cost: Option<f64>) -> String {
+    match cost {
+        Some(c) if c < 0.01 => format!("${c:.5}"),
+        Some(c) => format!("${c:.4}"),
+        None => "? (a model has no price)".to_string(),
+    }
+}
+
 fn format_ms(ms: f64) -> String {
     if ms < 10.0 {
         format!("{ms:.1}ms")
@@ -504,7 +515,7 @@ mod tests {
                 "start_time": "2023-11-14T22:13:20.000000000Z", "duration_ms": 1234.5, "status": "error",
                 "span_count": 4, "llm_calls": 1, "tool_calls": 1, "models": ["gpt-4o-2024-08-06"],
                 "prompt_version": "v3", "input_tokens": 31, "output_tokens": 12, "finish_reasons": ["tool_calls"],
-                "question": "Weather in Paris?", "answer": null
+                "question": "Weather in Paris?", "answer": null, "cost_usd": 0.000197
             },
             "spans": [root]
         })
@@ -523,7 +534,7 @@ mod tests {
         assert_eq!(
             first,
             "request req-42  trace 4bf92f3577b34da6a3ce929d0e0e4736  session conv-7  status error  \
-             models gpt-4o-2024-08-06  prompt v3  duration 1.23s  tokens 31 in / 12 out"
+             models gpt-4o-2024-08-06  prompt v3  duration 1.23s  tokens 31 in / 12 out  cost $0.00020"
         );
     }
 

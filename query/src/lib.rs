@@ -7,6 +7,7 @@
 
 pub mod assess;
 pub mod compare;
+pub mod cost;
 pub mod error;
 pub mod export;
 pub mod failing;

@@ -47,6 +47,12 @@ pub struct VersionValue {
     /// out): names are never averaged together, a correctness and a latency score mean
     /// nothing as one number.
     pub scores: BTreeMap<String, ScoreMean>,
+    /// Mean cost per request in US dollars, over the requests whose models have a price.
+    #[serde(default)]
+    pub mean_cost_usd: Option<f64>,
+    /// Requests that mean is over.
+    #[serde(default)]
+    pub priced_requests: u64,
 }
 
 /// The mean of one score name's values.
@@ -133,6 +139,8 @@ struct Tally {
     failing: u64,
     /// Per score name: sum and count of its values.
     scores: BTreeMap<String, (f64, u64)>,
+    cost_sum: f64,
+    priced: u64,
 }
 
 /// Per dimension and value: the window's requests folded in.
@@ -152,6 +160,10 @@ pub fn version_values(
                 t.last = t.last.max(a.summary.start_unix_nano);
                 t.requests += 1;
                 t.failing += u64::from(a.failing());
+                if let Some(cost) = crate::cost::prices().cost(&a.summary.usage_by_model) {
+                    t.cost_sum += cost;
+                    t.priced += 1;
+                }
                 for (name, v) in a.own_scores() {
                     let (sum, count) = t.scores.entry(name.to_string()).or_default();
                     *sum += v;
@@ -180,6 +192,8 @@ pub fn version_values(
                     .iter()
                     .map(|(name, (sum, count))| (name.clone(), ScoreMean { mean: sum / *count as f64, count: *count }))
                     .collect(),
+                mean_cost_usd: (t.priced > 0).then(|| t.cost_sum / t.priced as f64),
+                priced_requests: t.priced,
             })
             .collect();
         if values.is_empty() {

@@ -89,6 +89,10 @@ pub struct RequestSummary {
     pub question: Option<String>,
     /// The last assistant answer, shortened.
     pub answer: Option<String>,
+    /// What its LLM calls cost in US dollars, at the prices in force (`cost.rs`); absent when
+    /// a call's model has no price.
+    #[serde(default)]
+    pub cost_usd: Option<f64>,
 }
 
 impl RequestSummary {
@@ -104,6 +108,7 @@ impl RequestSummary {
             start_time: format_rfc3339(summary.start_unix_nano),
             duration_ms: nanos_to_ms(summary.end_unix_nano.saturating_sub(summary.start_unix_nano)),
             status: RequestStatus::of(summary),
+            cost_usd: crate::cost::prices().cost(&summary.usage_by_model),
             span_count: summary.span_count,
             llm_calls: summary.llm_calls,
             tool_calls: summary.tool_calls,
@@ -246,18 +251,27 @@ pub struct SessionTotals {
     pub duration_ms: f64,
     /// The slowest request, in milliseconds.
     pub max_duration_ms: f64,
+    /// What the requests cost in US dollars; absent when any of them has no price.
+    #[serde(default)]
+    pub cost_usd: Option<f64>,
+    /// Requests with a call of a model that has no price.
+    #[serde(default)]
+    pub unpriced_requests: u64,
 }
 
 impl SessionTotals {
     /// The totals of these requests.
     pub fn of(requests: &[RequestView]) -> Self {
-        requests.iter().map(|r| &r.summary).fold(SessionTotals::default(), |t, s| SessionTotals {
+        let start = SessionTotals { cost_usd: Some(0.0), ..SessionTotals::default() };
+        requests.iter().map(|r| &r.summary).fold(start, |t, s| SessionTotals {
             input_tokens: t.input_tokens + s.input_tokens,
             output_tokens: t.output_tokens + s.output_tokens,
             llm_calls: t.llm_calls + s.llm_calls,
             tool_calls: t.tool_calls + s.tool_calls,
             duration_ms: t.duration_ms + s.duration_ms,
             max_duration_ms: t.max_duration_ms.max(s.duration_ms),
+            cost_usd: t.cost_usd.zip(s.cost_usd).map(|(a, b)| a + b),
+            unpriced_requests: t.unpriced_requests + u64::from(s.cost_usd.is_none()),
         })
     }
 }

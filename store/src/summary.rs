@@ -60,6 +60,10 @@ pub struct TraceSummary {
     pub input_tokens: i64,
     /// Output tokens over all LLM calls.
     pub output_tokens: i64,
+    /// Tokens and calls per model (the served model, else the requested one): what a price
+    /// per model multiplies.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub usage_by_model: BTreeMap<String, ModelUsage>,
     /// LLM calls.
     pub llm_calls: u64,
     /// Tool calls.
@@ -178,6 +182,13 @@ impl TraceSummary {
             }
             self.input_tokens += llm.usage.input.unwrap_or(0);
             self.output_tokens += llm.usage.output.unwrap_or(0);
+            if let Some(model) = llm.response_model.as_ref().or(llm.request_model.as_ref()) {
+                let usage = self.usage_by_model.entry(model.clone()).or_default();
+                usage.calls += 1;
+                usage.input += llm.usage.input.unwrap_or(0);
+                usage.output += llm.usage.output.unwrap_or(0);
+                usage.cache_read += llm.usage.cache_read.unwrap_or(0);
+            }
             for reason in &llm.finish_reasons {
                 push_in_time(&mut self.finish_reasons, &mut self.first_seen, "finish", reason, span.start_unix_nano);
             }
@@ -336,6 +347,20 @@ pub struct VersionStat {
     pub span_count: u64,
     /// Traces carrying it.
     pub trace_count: u64,
+}
+
+/// One model's tokens over a request's calls.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ModelUsage {
+    /// Calls.
+    pub calls: u64,
+    /// Input tokens, cached ones included.
+    pub input: i64,
+    /// Output tokens.
+    pub output: i64,
+    /// Input tokens read from the provider's cache.
+    #[serde(default)]
+    pub cache_read: i64,
 }
 
 /// Store-wide counters of a tenant.

@@ -128,6 +128,10 @@ pub struct ServeArgs {
     /// A redaction rule NAME=REGEX (repeatable); matches become `[REDACTED:NAME]`.
     #[arg(long = "redact-rule", env = "TRACEHOUND_REDACT_RULE")]
     redact_rules: Vec<String>,
+    /// A price table (JSON: `{"date", "models": {"gpt-4o": {"input", "output", "cached_input"}}}`,
+    /// USD per million tokens) in place of the built-in one.
+    #[arg(long, env = "TRACEHOUND_PRICES")]
+    prices: Option<PathBuf>,
 }
 
 impl ServeArgs {
@@ -169,6 +173,13 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     tracehound_collector::self_metrics::describe();
     tracehound_store::store::describe_metrics();
     tracehound_normalize::redact::describe_metrics();
+    if let Some(path) = &args.prices {
+        let text = std::fs::read_to_string(path).with_context(|| format!("cannot read --prices {}", path.display()))?;
+        let table = tracehound_query::cost::PriceTable::from_json(&text)
+            .with_context(|| format!("cannot use --prices {}", path.display()))?;
+        tracing::info!(date = %table.date, models = table.models.len(), "prices from {}", path.display());
+        tracehound_query::cost::install(table);
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(serve(args))
 }
