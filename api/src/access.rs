@@ -51,6 +51,7 @@ const AUDITED: &[&str] = &[
     "/api/v1/compare",
     "/api/v1/versions",
     "/api/v1/export",
+    "/api/v1/canary",
     // Tempo's API (Grafana) reads the same evidence.
     "/api/traces/",
     "/api/v2/traces/",

@@ -320,3 +320,26 @@ async fn versions_give_each_value_its_mean_cost_per_request() {
     assert!((value["mean_cost_usd"].as_f64().unwrap() - 0.000_5).abs() < 1e-12, "{value}");
     assert_eq!(value["priced_requests"], 2);
 }
+
+#[tokio::test]
+async fn a_canary_without_a_dimension_is_refused_naming_it() {
+    let fx = Fixture::new();
+    let (status, body) = get(&Fixture::router(&fx), "/api/v1/canary?candidate=v8&baseline=v7").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(body["error"].as_str().unwrap_or_default().contains("dimension"), "{body}");
+}
+
+#[tokio::test]
+async fn a_canary_of_two_requests_holds_for_want_of_data() {
+    let fx = Fixture::new();
+    for (n, version) in [(1u8, "v7"), (2, "v8")] {
+        let mut spans = request(n, u64::from(n) * 1_000, "fine");
+        spans[0].versions.insert(VersionDimension::PromptVersion, version.into());
+        fx.write(spans);
+    }
+    let uri = format!("/api/v1/canary?dimension=prompt_version&candidate=v8&baseline=v7&{ALL_TIME}");
+    let (status, body) = get(&Fixture::router(&fx), &uri).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["verdict"], "hold", "{body}");
+    assert_eq!(body["metrics"]["candidate"]["requests"], 1);
+}

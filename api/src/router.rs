@@ -28,6 +28,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/api/v1/sessions/{session_id}", get(requests_api::get_session))
         .route("/api/v1/search", get(requests_api::search_requests))
         .route("/api/v1/export", get(export_api::get_export))
+        .route("/api/v1/canary", get(triage_api::get_canary))
         // Tempo's HTTP API, for Grafana's Tempo data source (`api/src/tempo_api.rs`).
         .route("/api/echo", get(tempo_api::echo))
         .route("/api/traces/{id}", get(tempo_api::trace_v1))
@@ -82,6 +83,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
         evidence_api::get_compare,
         evidence_api::get_postmortem,
         triage_api::get_triage,
+        triage_api::get_canary,
         export_api::get_export,
         metrics::get_metrics,
         audit_api::get_audit

@@ -2,6 +2,7 @@
 
 use axum::extract::State;
 use axum::Json;
+use tracehound_query::canary::{self, CanaryAnswer, CanaryParams};
 use tracehound_query::failing::Window;
 use tracehound_query::time_range::{now_unix_nanos, parse_time_bound};
 use tracehound_query::triage::{self, Triage, TriageParams, DEFAULT_WINDOW_NANOS};
@@ -38,4 +39,24 @@ pub async fn get_triage(
         None => None,
     };
     run_blocking(&state, move |store| triage::triage(store, tenant, window, baseline_since)).await.map(Json)
+}
+
+/// Canary and shadow verdict: a candidate version value against its baseline on the
+/// rollback triggers (eval scores 5 % lower, p99 latency 20 % higher, cost per request 15 %
+/// higher, any safety violation), with sample sizes and intervals; `hold` while too few.
+#[utoipa::path(
+    get,
+    path = "/api/v1/canary",
+    params(CanaryParams),
+    responses(
+        (status = 200, description = "promote, hold or rollback, with each trigger's evidence", body = CanaryAnswer),
+        (status = 400, description = "A parameter is missing or cannot be read", body = ErrorBody)
+    )
+)]
+pub async fn get_canary(
+    State(state): State<ApiState>,
+    Tenant(tenant): Tenant,
+    ApiQuery(params): ApiQuery<CanaryParams>,
+) -> Result<Json<CanaryAnswer>, ApiError> {
+    run_blocking(&state, move |store| canary::canary(store, tenant, &params, now_unix_nanos())).await.map(Json)
 }

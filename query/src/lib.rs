@@ -6,6 +6,7 @@
 //! and every failure a [`QueryError`].
 
 pub mod assess;
+pub mod canary;
 pub mod compare;
 pub mod cost;
 pub mod error;

@@ -1,0 +1,491 @@
+//! Canary and shadow verdicts: does the candidate value of a version dimension (a new prompt,
+//! model or index) do worse than the baseline value on the triggers on-call teams roll back
+//! on, with enough requests on both sides to tell?
+//!
+//! Each trigger is judged by a one-sided percentile-bootstrap interval (2,000 resamples,
+//! seeded so the same window gives the same answer) of the candidate's metric relative to
+//! the baseline's, at 95 % after a Bonferroni correction over the triggers tried:
+//! - it fires when the whole interval is past its threshold (quality eval scores more than
+//!   5 % lower, per score name; p99 latency more than 20 % higher; cost per query more than
+//!   15 % higher);
+//! - it passes when the whole interval is on the safe side;
+//! - otherwise, or with fewer requests than the metric needs (30 for a mean, 100 for a
+//!   p99), it holds.
+//!
+//! A safety violation (a content-filter stop, or a failing score whose name says safety,
+//! toxicity, jailbreak or moderation) in the candidate fires at once: one is one too many.
+//! The verdict is `rollback` when any trigger fires, `promote` when every trigger that
+//! could be judged passed and none held, and `hold` otherwise.
+
+use std::collections::BTreeMap;
+
+use rand::rngs::SmallRng;
+use rand::{Rng, SeedableRng};
+use serde::{Deserialize, Serialize};
+use tracehound_store::model::VersionDimension;
+use tracehound_store::{Store, TenantId};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::assess::{scan_window, Assessed, Criteria};
+use crate::error::QueryError;
+use crate::failing::{Window, WindowView};
+
+/// Resamples of each bootstrap.
+const RESAMPLES: usize = 2_000;
+/// Requests per cohort a mean needs before it is judged.
+const MIN_FOR_MEAN: usize = 30;
+/// Requests per cohort a p99 needs before it is judged.
+const MIN_FOR_P99: usize = 100;
+/// The family-wise error rate over the triggers.
+const ALPHA: f64 = 0.05;
+/// Score names that make a failing score a safety violation.
+const SAFETY_WORDS: &[&str] = &["safety", "toxic", "jailbreak", "moderation", "harm"];
+
+/// Query string of `GET /api/v1/canary`.
+#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct CanaryParams {
+    /// The version dimension (`prompt_version`, `response_model`, ...).
+    pub dimension: Option<String>,
+    /// The value being rolled out.
+    pub candidate: Option<String>,
+    /// The value it replaces.
+    pub baseline: Option<String>,
+    /// Oldest start: RFC 3339 or an age. Default: 24 hours ago.
+    pub since: Option<String>,
+    /// Start before which. Default: now.
+    pub until: Option<String>,
+}
+
+/// The verdict.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    /// Every trigger was judged and passed.
+    Promote,
+    /// Too few requests, or an interval that straddles a threshold.
+    Hold,
+    /// A trigger fired.
+    Rollback,
+}
+
+/// What one trigger found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum TriggerState {
+    /// Past its threshold, beyond doubt at the corrected level.
+    Fired,
+    /// On the safe side of its threshold, beyond doubt.
+    Passed,
+    /// Not decided: too few requests or an interval across the threshold.
+    Undecided,
+}
+
+/// One rollback trigger and its evidence.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Trigger {
+    /// `eval_score:<name>`, `p99_latency`, `cost_per_request` or `safety`.
+    pub name: String,
+    /// Its state.
+    pub state: TriggerState,
+    /// The threshold, as a ratio of candidate to baseline (`0.95`: 5 % lower), or 0 for safety.
+    pub threshold: f64,
+    /// Candidate over baseline, on the requests seen.
+    pub ratio: Option<f64>,
+    /// The one-sided interval of that ratio at the corrected level: `[low, high]`.
+    pub interval: Option<[f64; 2]>,
+    /// Candidate requests the metric is over.
+    pub candidate_n: usize,
+    /// Baseline requests the metric is over.
+    pub baseline_n: usize,
+    /// In words.
+    pub detail: String,
+}
+
+/// The answer of `GET /api/v1/canary`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct CanaryAnswer {
+    /// The window.
+    pub window: WindowView,
+    /// The dimension compared.
+    pub dimension: String,
+    /// The candidate value.
+    pub candidate: String,
+    /// The baseline value.
+    pub baseline: String,
+    /// The verdict.
+    pub verdict: Verdict,
+    /// Every trigger tried.
+    pub triggers: Vec<Trigger>,
+    /// Each cohort's raw figures.
+    pub metrics: BTreeMap<String, CohortMetrics>,
+    /// The confidence each decided trigger was judged at (`1 - 0.05 / triggers`).
+    pub confidence: f64,
+    /// True when the window held more requests than one scan reads.
+    pub truncated: bool,
+}
+
+/// One cohort's figures.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct CohortMetrics {
+    /// Requests.
+    pub requests: usize,
+    /// p99 duration, milliseconds.
+    pub p99_latency_ms: Option<f64>,
+    /// Mean cost per request, US dollars, over the priced ones.
+    pub mean_cost_usd: Option<f64>,
+    /// Mean of each score name.
+    pub scores: BTreeMap<String, f64>,
+    /// Safety violations.
+    pub safety_violations: usize,
+}
+
+/// Runs the comparison.
+pub fn canary(store: &Store, tenant: TenantId, params: &CanaryParams, now: u64) -> Result<CanaryAnswer, QueryError> {
+    let required = |name: &'static str, v: &Option<String>| {
+        v.as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+            .ok_or(QueryError::InvalidParameter { name, reason: "is required".into() })
+    };
+    let dimension_name = required("dimension", &params.dimension)?;
+    let dimension = VersionDimension::ALL.into_iter().find(|d| d.as_str() == dimension_name).ok_or_else(|| {
+        QueryError::InvalidParameter {
+            name: "dimension",
+            reason: format!(
+                "{dimension_name:?} is not a version dimension (dimensions: {})",
+                VersionDimension::ALL.map(VersionDimension::as_str).join(", ")
+            ),
+        }
+    })?;
+    let candidate = required("candidate", &params.candidate)?;
+    let baseline = required("baseline", &params.baseline)?;
+    let window = Window::parse(params.since.as_deref(), params.until.as_deref(), now, 24 * 3_600 * 1_000_000_000)?;
+    let (assessed, truncated) = scan_window(store, tenant, window.since, window.until, &Criteria::default())?;
+    let carries =
+        |a: &Assessed, value: &str| a.summary.versions.get(&dimension).is_some_and(|v| v.iter().any(|x| x == value));
+    // A request carrying both (a canary mid-switch) belongs to neither.
+    let cand: Vec<&Assessed> = assessed.iter().filter(|a| carries(a, &candidate) && !carries(a, &baseline)).collect();
+    let base: Vec<&Assessed> = assessed.iter().filter(|a| carries(a, &baseline) && !carries(a, &candidate)).collect();
+
+    let score_names: Vec<String> = {
+        let mut names: Vec<String> =
+            cand.iter().chain(&base).flat_map(|a| a.own_scores().map(|(n, _)| n.to_string())).collect();
+        names.sort();
+        names.dedup();
+        names.retain(|n| !is_safety(n));
+        names
+    };
+    // The safety trigger needs no test; the others share the correction.
+    let tested = 2 + score_names.len();
+    let level = 1.0 - ALPHA / tested as f64;
+    let mut rng = SmallRng::seed_from_u64(0x7ace_40d0);
+    let mut triggers = Vec::new();
+    for name in &score_names {
+        let values = |cohort: &[&Assessed]| -> Vec<f64> {
+            cohort
+                .iter()
+                .filter_map(|a| mean(&a.own_scores().filter(|(n, _)| n == name).map(|(_, v)| v).collect::<Vec<_>>()))
+                .collect()
+        };
+        triggers.push(judge(
+            format!("eval_score:{name}"),
+            &values(&cand),
+            &values(&base),
+            Direction::LowerIsWorse(0.95),
+            MIN_FOR_MEAN,
+            mean,
+            level,
+            &mut rng,
+        ));
+    }
+    let latency = |cohort: &[&Assessed]| -> Vec<f64> {
+        cohort.iter().map(|a| a.summary.end_unix_nano.saturating_sub(a.summary.start_unix_nano) as f64 / 1e6).collect()
+    };
+    triggers.push(judge(
+        "p99_latency".into(),
+        &latency(&cand),
+        &latency(&base),
+        Direction::HigherIsWorse(1.20),
+        MIN_FOR_P99,
+        p99,
+        level,
+        &mut rng,
+    ));
+    let cost = |cohort: &[&Assessed]| -> Vec<f64> {
+        cohort.iter().filter_map(|a| crate::cost::prices().cost(&a.summary.usage_by_model)).collect()
+    };
+    triggers.push(judge(
+        "cost_per_request".into(),
+        &cost(&cand),
+        &cost(&base),
+        Direction::HigherIsWorse(1.15),
+        MIN_FOR_MEAN,
+        mean,
+        level,
+        &mut rng,
+    ));
+    let violations = |cohort: &[&Assessed]| cohort.iter().filter(|a| safety_violation(a)).count();
+    let (cand_violations, base_violations) = (violations(&cand), violations(&base));
+    triggers.push(Trigger {
+        name: "safety".into(),
+        state: if cand_violations > 0 { TriggerState::Fired } else if cand.is_empty() { TriggerState::Undecided } else { TriggerState::Passed },
+        threshold: 0.0,
+        ratio: None,
+        interval: None,
+        candidate_n: cand.len(),
+        baseline_n: base.len(),
+        detail: format!(
+            "{cand_violations} safety violation(s) among {} candidate requests ({base_violations} in the baseline): a content-filter stop or a failing safety score",
+            cand.len()
+        ),
+    });
+    let verdict = if triggers.iter().any(|t| t.state == TriggerState::Fired) {
+        Verdict::Rollback
+    } else if triggers.iter().all(|t| t.state == TriggerState::Passed) {
+        Verdict::Promote
+    } else {
+        Verdict::Hold
+    };
+    let metrics = BTreeMap::from([
+        ("candidate".to_string(), cohort_metrics(&cand, cand_violations)),
+        ("baseline".to_string(), cohort_metrics(&base, base_violations)),
+    ]);
+    Ok(CanaryAnswer {
+        window: window.into(),
+        dimension: dimension_name,
+        candidate,
+        baseline,
+        verdict,
+        triggers,
+        metrics,
+        confidence: level,
+        truncated,
+    })
+}
+
+#[derive(Clone, Copy)]
+enum Direction {
+    /// Fires when candidate / baseline < the ratio.
+    LowerIsWorse(f64),
+    /// Fires when candidate / baseline > the ratio.
+    HigherIsWorse(f64),
+}
+
+#[allow(clippy::too_many_arguments)]
+fn judge(
+    name: String,
+    cand: &[f64],
+    base: &[f64],
+    direction: Direction,
+    min_n: usize,
+    statistic: fn(&[f64]) -> Option<f64>,
+    level: f64,
+    rng: &mut SmallRng,
+) -> Trigger {
+    let threshold = match direction {
+        Direction::LowerIsWorse(t) | Direction::HigherIsWorse(t) => t,
+    };
+    let mut trigger = Trigger {
+        name,
+        state: TriggerState::Undecided,
+        threshold,
+        ratio: None,
+        interval: None,
+        candidate_n: cand.len(),
+        baseline_n: base.len(),
+        detail: String::new(),
+    };
+    if cand.len() < min_n || base.len() < min_n {
+        trigger.detail = format!(
+            "not enough data: {} candidate and {} baseline requests, {min_n} each needed",
+            cand.len(),
+            base.len()
+        );
+        return trigger;
+    }
+    let (Some(c), Some(b)) = (statistic(cand), statistic(base)) else { return trigger };
+    if b <= 0.0 {
+        trigger.detail = "the baseline's figure is zero: no ratio to judge".into();
+        return trigger;
+    }
+    trigger.ratio = Some(c / b);
+    let mut ratios: Vec<f64> = (0..RESAMPLES)
+        .filter_map(|_| {
+            let rc = statistic(&resample(cand, rng))?;
+            let rb = statistic(&resample(base, rng))?;
+            (rb > 0.0).then_some(rc / rb)
+        })
+        .collect();
+    ratios.sort_by(f64::total_cmp);
+    let at = |q: f64| ratios.get(((ratios.len() as f64 - 1.0) * q).round() as usize).copied();
+    let (Some(low), Some(high)) = (at(1.0 - level), at(level)) else { return trigger };
+    trigger.interval = Some([low, high]);
+    trigger.state = match direction {
+        Direction::LowerIsWorse(t) if high < t => TriggerState::Fired,
+        Direction::LowerIsWorse(t) if low >= t => TriggerState::Passed,
+        Direction::HigherIsWorse(t) if low > t => TriggerState::Fired,
+        Direction::HigherIsWorse(t) if high <= t => TriggerState::Passed,
+        _ => TriggerState::Undecided,
+    };
+    trigger.detail =
+        format!("candidate / baseline = {:.3} (interval {low:.3}–{high:.3}); threshold {threshold:.2}", c / b);
+    trigger
+}
+
+fn resample(values: &[f64], rng: &mut SmallRng) -> Vec<f64> {
+    (0..values.len()).map(|_| values[rng.random_range(0..values.len())]).collect()
+}
+
+fn mean(values: &[f64]) -> Option<f64> {
+    (!values.is_empty()).then(|| values.iter().sum::<f64>() / values.len() as f64)
+}
+
+fn p99(values: &[f64]) -> Option<f64> {
+    if values.is_empty() {
+        return None;
+    }
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    sorted.get(((sorted.len() as f64 - 1.0) * 0.99).round() as usize).copied()
+}
+
+fn is_safety(name: &str) -> bool {
+    let name = name.to_ascii_lowercase();
+    SAFETY_WORDS.iter().any(|w| name.contains(w))
+}
+
+fn safety_violation(a: &Assessed) -> bool {
+    let filtered = a.summary.finish_reasons.iter().any(|r| r == "content_filter");
+    let failed_safety = a.scores.iter().filter(|s| is_safety(&s.name)).any(|s| {
+        s.label
+            .as_deref()
+            .is_some_and(|l| matches!(l.to_ascii_lowercase().as_str(), "fail" | "failed" | "unsafe" | "flagged"))
+            || s.value.is_some_and(|v| v < 0.5)
+    });
+    filtered || failed_safety
+}
+
+fn cohort_metrics(cohort: &[&Assessed], violations: usize) -> CohortMetrics {
+    let latency: Vec<f64> =
+        cohort.iter().map(|a| a.summary.end_unix_nano.saturating_sub(a.summary.start_unix_nano) as f64 / 1e6).collect();
+    let costs: Vec<f64> = cohort.iter().filter_map(|a| crate::cost::prices().cost(&a.summary.usage_by_model)).collect();
+    let mut sums: BTreeMap<String, (f64, usize)> = BTreeMap::new();
+    for a in cohort {
+        for (name, v) in a.own_scores() {
+            let e = sums.entry(name.to_string()).or_default();
+            e.0 += v;
+            e.1 += 1;
+        }
+    }
+    CohortMetrics {
+        requests: cohort.len(),
+        p99_latency_ms: p99(&latency),
+        mean_cost_usd: mean(&costs),
+        scores: sums.into_iter().map(|(n, (s, c))| (n, s / c as f64)).collect(),
+        safety_violations: violations,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_support::{llm_span, span, Fixture, MS, T0};
+    use tracehound_store::model::{Span, TokenUsage};
+
+    /// Request `n` on prompt `version`, `duration_ms` long, with one gpt-4o call.
+    fn request(n: u16, version: &str, duration_ms: u64, finish: &str) -> Vec<Span> {
+        let trace_id = {
+            let mut id = [7u8; 16];
+            id[..2].copy_from_slice(&n.to_be_bytes());
+            id
+        };
+        let start = u64::from(n) * 1_000;
+        let mut root = span(1, 1, None, start);
+        root.trace_id = trace_id;
+        root.end_unix_nano = root.start_unix_nano + duration_ms * MS;
+        root.versions.insert(VersionDimension::PromptVersion, version.into());
+        let mut call = llm_span(1, 2, Some(1), start, "Where is my order?", "On its way.");
+        call.trace_id = trace_id;
+        if let Some(llm) = call.llm.as_mut() {
+            llm.usage = TokenUsage { input: Some(100), output: Some(20), ..Default::default() };
+            llm.finish_reasons = vec![finish.into()];
+        }
+        vec![root, call]
+    }
+
+    fn answer(fixture: &Fixture) -> CanaryAnswer {
+        let params = CanaryParams {
+            dimension: Some("prompt_version".into()),
+            candidate: Some("v8".into()),
+            baseline: Some("v7".into()),
+            since: Some("1970-01-01T00:00:00Z".into()),
+            until: Some("2100-01-01T00:00:00Z".into()),
+        };
+        canary(&fixture.store, TenantId::DEFAULT, &params, T0).unwrap()
+    }
+
+    fn trigger<'a>(a: &'a CanaryAnswer, name: &str) -> &'a Trigger {
+        a.triggers.iter().find(|t| t.name == name).unwrap()
+    }
+
+    #[test]
+    fn too_few_requests_hold_and_say_so() {
+        let fixture = Fixture::new();
+        for n in 0..10 {
+            fixture.write(request(n, if n % 2 == 0 { "v7" } else { "v8" }, 100, "stop"));
+        }
+        let a = answer(&fixture);
+        assert_eq!(a.verdict, Verdict::Hold);
+        assert!(trigger(&a, "p99_latency").detail.starts_with("not enough data"), "{:?}", a.triggers);
+    }
+
+    #[test]
+    fn a_candidate_much_slower_at_p99_is_rolled_back() {
+        let fixture = Fixture::new();
+        for n in 0..300u16 {
+            let (version, ms) =
+                if n % 2 == 0 { ("v7", 100 + u64::from(n % 20)) } else { ("v8", 200 + u64::from(n % 20)) };
+            fixture.write(request(n, version, ms, "stop"));
+        }
+        let a = answer(&fixture);
+        assert_eq!(trigger(&a, "p99_latency").state, TriggerState::Fired, "{:?}", trigger(&a, "p99_latency"));
+        assert_eq!(a.verdict, Verdict::Rollback);
+    }
+
+    #[test]
+    fn a_candidate_like_its_baseline_is_promoted() {
+        let fixture = Fixture::new();
+        for n in 0..300u16 {
+            fixture.write(request(n, if n % 2 == 0 { "v7" } else { "v8" }, 100 + u64::from(n % 7), "stop"));
+        }
+        let a = answer(&fixture);
+        assert_eq!(a.verdict, Verdict::Promote, "{:?}", a.triggers);
+    }
+
+    #[test]
+    fn one_content_filter_stop_in_the_candidate_is_a_rollback() {
+        let fixture = Fixture::new();
+        for n in 0..10 {
+            let finish = if n == 3 { "content_filter" } else { "stop" };
+            fixture.write(request(n, if n % 2 == 0 { "v7" } else { "v8" }, 100, finish));
+        }
+        let a = answer(&fixture);
+        assert_eq!(trigger(&a, "safety").state, TriggerState::Fired);
+        assert_eq!(a.verdict, Verdict::Rollback);
+    }
+
+    #[test]
+    fn an_unknown_dimension_names_the_known_ones() {
+        let fixture = Fixture::new();
+        let params = CanaryParams {
+            dimension: Some("prompt".into()),
+            candidate: Some("a".into()),
+            baseline: Some("b".into()),
+            ..Default::default()
+        };
+        let error = canary(&fixture.store, TenantId::DEFAULT, &params, T0).unwrap_err().to_string();
+        assert!(error.contains("prompt_version"), "{error}");
+    }
+}
