@@ -176,3 +176,29 @@ fn ls_reports_the_api_refusing_a_parameter() {
     assert!(matches!(err, CliError::Api { status: 400, .. }), "{err:?}");
     assert!(err.to_string().contains("invalid since:"), "{err}");
 }
+
+#[test]
+fn canary_prints_the_verdict_first_and_a_line_per_trigger() {
+    let fixture = Fixture::new();
+    let dim = tracehound_store::model::VersionDimension::PromptVersion;
+    for (trace, id, version) in [(1, "req-old", "v7"), (2, "req-new", "v8")] {
+        let mut spans = request(trace, u64::from(trace) * 100, id, "Which version?");
+        spans[0].versions.insert(dim, version.into());
+        fixture.write(spans);
+    }
+    let api = LiveApi::serve(fixture);
+    let args = crate::canary_cli::CanaryArgs {
+        dimension: "prompt_version".into(),
+        candidate: "v8".into(),
+        baseline: "v7".into(),
+        since: "2000-01-01T00:00:00Z".into(),
+        until: None,
+        json: false,
+        api_url: api.url.clone(),
+    };
+    let mut out = Vec::new();
+    crate::canary_cli::run_canary(&args, &mut out).expect("canary");
+    let text = String::from_utf8_lossy(&out);
+    assert!(text.starts_with("HOLD: prompt_version=v8 (1 requests) against v7 (1 requests)"), "{text}");
+    assert!(text.contains("p99_latency") && text.contains("not enough data"), "{text}");
+}

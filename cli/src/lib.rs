@@ -1,6 +1,7 @@
 //! Tracehound's command-line client: the HTTP client of the API, the commands, and their
 //! rendering as terminal text. It reads the API's answers back into the query crate's types.
 
+pub mod canary_cli;
 pub mod cli;
 pub mod client;
 pub mod evidence_cli;

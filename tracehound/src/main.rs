@@ -32,6 +32,8 @@ enum Command {
     Postmortem(tracehound_cli::evidence_cli::PostmortemArgs),
     /// Did quality shift, when, and which layer and value explain it (`tracehound triage --since 3h`).
     Triage(tracehound_cli::triage_cli::TriageArgs),
+    /// Promote, hold or rollback: a candidate version value against its baseline (`tracehound canary --dimension prompt_version --candidate v8 --baseline v7`).
+    Canary(tracehound_cli::canary_cli::CanaryArgs),
     /// Stored requests as OTLP/JSON lines, raw attributes, logs and scores (`tracehound export --since 2h -o incident.jsonl`).
     Export(tracehound_cli::transfer::ExportArgs),
     /// Send an export file to an OTLP/HTTP receiver, keeping every id (`tracehound import incident.jsonl`).
@@ -68,6 +70,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Failing(args) => Ok(tracehound_cli::evidence_cli::failing(&args)?),
         Command::Postmortem(args) => Ok(tracehound_cli::evidence_cli::postmortem(&args)?),
         Command::Triage(args) => Ok(tracehound_cli::triage_cli::triage(&args)?),
+        Command::Canary(args) => Ok(tracehound_cli::canary_cli::canary(&args)?),
         Command::Export(args) => Ok(tracehound_cli::transfer::export(&args)?),
         Command::Import(args) => Ok(tracehound_cli::transfer::import(&args)?),
         Command::Stats(args) => Ok(tracehound_cli::stats::run(&args)?),
