@@ -71,18 +71,34 @@ impl Server {
         let mut server = Server {
             child: None,
             data_dir: data_dir.to_path_buf(),
-            grpc_addr: format!("127.0.0.1:{}", free_port()),
-            http_addr: format!("127.0.0.1:{}", free_port()),
-            api_addr: format!("127.0.0.1:{}", free_port()),
+            grpc_addr: String::new(),
+            http_addr: String::new(),
+            api_addr: String::new(),
             extra_args,
             scheme: if tls.is_some() { "https" } else { "http" },
             client: tls.map(tls::TestTls::client).unwrap_or_default(),
         };
-        server.spawn();
-        server
+        // A port found free can be taken by a test running beside this one before the server
+        // binds it; the server then exits at start-up, and fresh ports are tried.
+        for _ in 0..3 {
+            server.grpc_addr = format!("127.0.0.1:{}", free_port());
+            server.http_addr = format!("127.0.0.1:{}", free_port());
+            server.api_addr = format!("127.0.0.1:{}", free_port());
+            match server.try_spawn() {
+                Ok(()) => return server,
+                Err(status) => eprintln!("tracehound exited during start-up ({status}); trying other ports"),
+            }
+        }
+        panic!("tracehound exited during start-up three times");
     }
 
     fn spawn(&mut self) {
+        if let Err(status) = self.try_spawn() {
+            panic!("tracehound exited during start-up: {status}");
+        }
+    }
+
+    fn try_spawn(&mut self) -> Result<(), std::process::ExitStatus> {
         let child = Command::new(binary())
             .arg("serve")
             .arg("--data-dir")
@@ -103,21 +119,22 @@ impl Server {
             .spawn()
             .expect("start tracehound");
         self.child = Some(child);
-        self.wait_ready();
+        self.wait_ready()
     }
 
-    fn wait_ready(&mut self) {
+    fn wait_ready(&mut self) -> Result<(), std::process::ExitStatus> {
         let deadline = Instant::now() + Duration::from_secs(30);
         let client = self.client.clone();
         while Instant::now() < deadline {
             if let Some(child) = self.child.as_mut() {
                 if let Ok(Some(status)) = child.try_wait() {
-                    panic!("tracehound exited during start-up: {status}");
+                    self.child = None;
+                    return Err(status);
                 }
             }
             if let Ok(resp) = client.get(self.api("/readyz")).send() {
                 if resp.status().is_success() {
-                    return;
+                    return Ok(());
                 }
             }
             std::thread::sleep(Duration::from_millis(50));
