@@ -83,8 +83,8 @@ pub struct TraceSummary {
     /// When each listed value (model, finish reason, request id, version value) was first
     /// carried, by the earliest span start: the lists keep that order whatever order the
     /// spans arrive in, so the same spans give the same summary.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    first_seen: BTreeMap<String, u64>,
+    #[serde(default, skip_serializing_if = "FirstSeen::is_empty")]
+    first_seen: FirstSeen,
     #[serde(default)]
     question_at: u64,
     #[serde(default)]
@@ -155,7 +155,7 @@ impl TraceSummary {
             self.service = span.service.clone();
         }
         if let Some(id) = &span.request_id {
-            push_in_time(&mut self.request_ids, &mut self.first_seen, "request", id, span.start_unix_nano);
+            push_in_time(&mut self.request_ids, &mut self.first_seen.request_ids, id, span.start_unix_nano);
             if is_root || self.request_id.is_none() {
                 self.request_id = Some(id.clone());
             }
@@ -168,7 +168,7 @@ impl TraceSummary {
         }
         for (dim, value) in &span.versions {
             let list = self.versions.entry(*dim).or_default();
-            push_in_time(list, &mut self.first_seen, dim.as_str(), value, span.start_unix_nano);
+            push_in_time(list, self.first_seen.versions.entry(*dim).or_default(), value, span.start_unix_nano);
         }
         if span.kind == SpanKind::Tool {
             self.tool_calls += 1;
@@ -178,7 +178,7 @@ impl TraceSummary {
                 self.llm_calls += 1;
             }
             if let Some(model) = &llm.response_model {
-                push_in_time(&mut self.models, &mut self.first_seen, "model", model, span.start_unix_nano);
+                push_in_time(&mut self.models, &mut self.first_seen.models, model, span.start_unix_nano);
             }
             self.input_tokens += llm.usage.input.unwrap_or(0);
             self.output_tokens += llm.usage.output.unwrap_or(0);
@@ -190,7 +190,12 @@ impl TraceSummary {
                 usage.cache_read += llm.usage.cache_read.unwrap_or(0);
             }
             for reason in &llm.finish_reasons {
-                push_in_time(&mut self.finish_reasons, &mut self.first_seen, "finish", reason, span.start_unix_nano);
+                push_in_time(
+                    &mut self.finish_reasons,
+                    &mut self.first_seen.finish_reasons,
+                    reason,
+                    span.start_unix_nano,
+                );
             }
         }
         self.signals.add_span(span, is_root);
@@ -376,20 +381,54 @@ pub struct Counters {
     pub logs: u64,
 }
 
+/// When each value of a summary's lists was first carried: one time per value, in the
+/// list's order. Numbers beside the lists, not a map keyed by the values, because every
+/// window scan decodes every summary and strings are what decoding pays for.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+struct FirstSeen {
+    #[serde(default, rename = "m", skip_serializing_if = "Vec::is_empty")]
+    models: Vec<u64>,
+    #[serde(default, rename = "f", skip_serializing_if = "Vec::is_empty")]
+    finish_reasons: Vec<u64>,
+    #[serde(default, rename = "r", skip_serializing_if = "Vec::is_empty")]
+    request_ids: Vec<u64>,
+    #[serde(default, rename = "v", skip_serializing_if = "BTreeMap::is_empty")]
+    versions: BTreeMap<VersionDimension, Vec<u64>>,
+}
+
+impl FirstSeen {
+    fn is_empty(&self) -> bool {
+        self.models.is_empty()
+            && self.finish_reasons.is_empty()
+            && self.request_ids.is_empty()
+            && self.versions.is_empty()
+    }
+}
+
 /// Adds `value` to `list` unless present, and keeps `list` in order of each value's
-/// earliest span start (`at`), recorded in `first` under `tag`.
-fn push_in_time(list: &mut Vec<String>, first: &mut BTreeMap<String, u64>, tag: &str, value: &str, at: u64) {
-    let key = |v: &str| format!("{tag}\u{0}{v}");
-    let seen = first.entry(key(value)).or_insert(at);
-    let moved = at < *seen;
-    *seen = (*seen).min(at);
-    if !list.iter().any(|v| v == value) {
-        list.push(value.to_string());
-    } else if !moved {
+/// earliest span start (`at`), kept in `times` beside it.
+fn push_in_time(list: &mut Vec<String>, times: &mut Vec<u64>, value: &str, at: u64) {
+    // Values of summaries written before times were kept sort first, as they were.
+    times.resize(list.len(), 0);
+    match list.iter().position(|v| v == value) {
+        Some(i) if at < times[i] => times[i] = at,
+        Some(_) => return,
+        None => {
+            list.push(value.to_string());
+            times.push(at);
+        }
+    }
+    if times.windows(2).all(|w| w[0] <= w[1]) {
         return;
     }
-    // Values of summaries written before times were kept sort first, as they were.
-    list.sort_by_key(|v| first.get(&key(v)).copied().unwrap_or(0));
+    let mut pairs: Vec<(u64, String)> = times.iter().copied().zip(list.drain(..)).collect();
+    // Stable: values first carried at the same time keep their order.
+    pairs.sort_by_key(|(t, _)| *t);
+    times.clear();
+    for (t, v) in pairs {
+        times.push(t);
+        list.push(v);
+    }
 }
 
 fn preview(text: &str) -> String {
