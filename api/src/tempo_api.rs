@@ -38,10 +38,8 @@ pub async fn trace_v1(
     if wants_protobuf(&headers) {
         return Ok(protobuf(trace.encode_to_vec()));
     }
-    let export =
-        tracehound_proto::collector::trace::v1::ExportTraceServiceRequest { resource_spans: trace.resource_spans };
-    let spans = serde_json::to_value(&export).map_err(|e| ApiError(QueryError::ReadAborted(e.to_string())))?;
-    Ok(Json(json!({"batches": spans["resourceSpans"]})).into_response())
+    let spans = resource_spans_json(trace)?;
+    Ok(Json(json!({"batches": spans})).into_response())
 }
 
 /// `GET /api/v2/traces/{id}`: `tempopb.TraceByIDResponse` (protobuf), or its JSON.
@@ -55,10 +53,8 @@ pub async fn trace_v2(
     if wants_protobuf(&headers) {
         return Ok(protobuf(TraceByIdResponse { trace: Some(trace), status: 0 }.encode_to_vec()));
     }
-    let export =
-        tracehound_proto::collector::trace::v1::ExportTraceServiceRequest { resource_spans: trace.resource_spans };
-    let spans = serde_json::to_value(&export).map_err(|e| ApiError(QueryError::ReadAborted(e.to_string())))?;
-    Ok(Json(json!({"trace": {"resourceSpans": spans["resourceSpans"]}, "status": "COMPLETE"})).into_response())
+    let spans = resource_spans_json(trace)?;
+    Ok(Json(json!({"trace": {"resourceSpans": spans}, "status": "COMPLETE"})).into_response())
 }
 
 /// `GET /api/search`: traces by service, root span name, status and duration.
@@ -125,6 +121,14 @@ fn parse_trace_id(id: &str) -> Result<TraceId, ApiError> {
     let mut out = [0u8; 16];
     hex::decode_to_slice(padded, &mut out).map_err(|_| invalid())?;
     Ok(out)
+}
+
+/// The trace's resource spans as OTLP/JSON (hex ids), the array both JSON answers hold.
+fn resource_spans_json(trace: Trace) -> Result<Value, ApiError> {
+    let export =
+        tracehound_proto::collector::trace::v1::ExportTraceServiceRequest { resource_spans: trace.resource_spans };
+    let mut value = serde_json::to_value(&export).map_err(|e| ApiError(QueryError::ReadAborted(e.to_string())))?;
+    Ok(value["resourceSpans"].take())
 }
 
 fn wants_protobuf(headers: &HeaderMap) -> bool {

@@ -70,8 +70,10 @@ pub struct Expiry {
 pub struct Expired {
     /// Items refused.
     pub count: u64,
-    /// Start of the oldest, Unix ns.
-    pub oldest_unix_nano: u64,
+    /// How long ago the oldest of them started.
+    pub oldest_age: Duration,
+    /// The retention they were judged by.
+    pub max_age: Duration,
 }
 
 impl Expiry {
@@ -80,18 +82,14 @@ impl Expiry {
         Expiry { max_age, store }
     }
 
-    /// The maximum age.
-    pub fn max_age(&self) -> Duration {
-        self.max_age
-    }
-
     /// Removes from `items` those retention would delete, and says how many went.
     ///
     /// A trace is kept whole when a hold keeps it: by a request or session id carried by
     /// any of its items here or by what is stored of it, or by a window it overlaps.
     pub fn split_off<T: Expires>(&self, tenant: TenantId, items: &mut Vec<T>) -> Result<Expired, StoreError> {
-        let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos());
-        let cutoff = u64::try_from(now.saturating_sub(self.max_age.as_nanos())).unwrap_or(u64::MAX);
+        let now =
+            u64::try_from(SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos())).unwrap_or(u64::MAX);
+        let cutoff = now.saturating_sub(u64::try_from(self.max_age.as_nanos()).unwrap_or(u64::MAX));
         // The common case reads nothing: every item is recent.
         if items.iter().all(|item| item.lifetime().start_unix_nano >= cutoff) {
             return Ok(Expired::default());
@@ -125,16 +123,19 @@ impl Expiry {
                 }
             }
         }
-        let mut expired = Expired { count: 0, oldest_unix_nano: u64::MAX };
+        let (mut count, mut oldest) = (0, u64::MAX);
         items.retain(|item| {
             let life = item.lifetime();
             let dies = life.start_unix_nano < cutoff && traces.get(&life.trace_id).is_some_and(|s| !holds.keeps(s));
             if dies {
-                expired.count += 1;
-                expired.oldest_unix_nano = expired.oldest_unix_nano.min(life.start_unix_nano);
+                count += 1;
+                oldest = oldest.min(life.start_unix_nano);
             }
             !dies
         });
-        Ok(if expired.count == 0 { Expired::default() } else { expired })
+        if count == 0 {
+            return Ok(Expired::default());
+        }
+        Ok(Expired { count, oldest_age: Duration::from_nanos(now.saturating_sub(oldest)), max_age: self.max_age })
     }
 }

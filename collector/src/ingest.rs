@@ -280,7 +280,7 @@ impl Ingest {
         if let Some(redactor) = &self.redactor {
             normalized.items.iter_mut().for_each(|item| R::redact(redactor, item));
         }
-        let report = report_of(&normalized, R::NOUN, expired, self.expiry.as_ref().map(Expiry::max_age));
+        let report = report_of(&normalized, R::NOUN, expired);
         if !normalized.items.is_empty() {
             self.writer.write(R::batch(principal.tenant, normalized.items)).await?;
         }
@@ -365,15 +365,14 @@ fn kib(bytes: usize) -> usize {
     bytes.div_ceil(1024).min(Semaphore::MAX_PERMITS)
 }
 
-fn report_of<T>(normalized: &Normalized<T>, noun: &str, expired: Expired, max_age: Option<Duration>) -> IngestReport {
+fn report_of<T>(normalized: &Normalized<T>, noun: &str, expired: Expired) -> IngestReport {
     let mut parts = Vec::new();
     if normalized.rejected > 0 {
         parts.push(format!("rejected {} {noun}(s): {}", normalized.rejected, normalized.rejection_reasons.join("; ")));
     }
     if expired.count > 0 {
-        let days = max_age.map_or(0, |age| age.as_secs().div_ceil(86_400));
-        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
-        let oldest_days = now.saturating_sub(u128::from(expired.oldest_unix_nano)) / 86_400_000_000_000;
+        let days = expired.max_age.as_secs().div_ceil(86_400);
+        let oldest_days = expired.oldest_age.as_secs() / 86_400;
         parts.push(format!(
             "rejected {} {noun}(s) older than this server's {days}-day retention (the oldest started {oldest_days} \
              days ago): the next retention pass would delete them. To keep them, hold their window first \

@@ -22,13 +22,13 @@ use std::collections::BTreeMap;
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 use serde::{Deserialize, Serialize};
-use tracehound_store::model::VersionDimension;
 use tracehound_store::{Store, TenantId};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::assess::{scan_window, Assessed, Criteria};
 use crate::error::QueryError;
 use crate::failing::{Window, WindowView};
+use crate::params::parse_dimension;
 
 /// Resamples of each bootstrap.
 const RESAMPLES: usize = 2_000;
@@ -134,7 +134,8 @@ pub struct CohortMetrics {
     pub p99_latency_ms: Option<f64>,
     /// Mean cost per request, US dollars, over the priced ones.
     pub mean_cost_usd: Option<f64>,
-    /// Mean of each score name.
+    /// Mean of each score name (each request's values averaged first); safety scores are the
+    /// safety trigger's.
     pub scores: BTreeMap<String, f64>,
     /// Safety violations.
     pub safety_violations: usize,
@@ -150,15 +151,8 @@ pub fn canary(store: &Store, tenant: TenantId, params: &CanaryParams, now: u64) 
             .ok_or(QueryError::InvalidParameter { name, reason: "is required".into() })
     };
     let dimension_name = required("dimension", &params.dimension)?;
-    let dimension = VersionDimension::ALL.into_iter().find(|d| d.as_str() == dimension_name).ok_or_else(|| {
-        QueryError::InvalidParameter {
-            name: "dimension",
-            reason: format!(
-                "{dimension_name:?} is not a version dimension (dimensions: {})",
-                VersionDimension::ALL.map(VersionDimension::as_str).join(", ")
-            ),
-        }
-    })?;
+    let dimension = parse_dimension(&dimension_name)
+        .map_err(|reason| QueryError::InvalidParameter { name: "dimension", reason })?;
     let candidate = required("candidate", &params.candidate)?;
     let baseline = required("baseline", &params.baseline)?;
     let window = Window::parse(params.since.as_deref(), params.until.as_deref(), now, 24 * 3_600 * 1_000_000_000)?;
@@ -166,33 +160,22 @@ pub fn canary(store: &Store, tenant: TenantId, params: &CanaryParams, now: u64) 
     let carries =
         |a: &Assessed, value: &str| a.summary.versions.get(&dimension).is_some_and(|v| v.iter().any(|x| x == value));
     // A request carrying both (a canary mid-switch) belongs to neither.
-    let cand: Vec<&Assessed> = assessed.iter().filter(|a| carries(a, &candidate) && !carries(a, &baseline)).collect();
-    let base: Vec<&Assessed> = assessed.iter().filter(|a| carries(a, &baseline) && !carries(a, &candidate)).collect();
+    let cand = Cohort::of(assessed.iter().filter(|a| carries(a, &candidate) && !carries(a, &baseline)));
+    let base = Cohort::of(assessed.iter().filter(|a| carries(a, &baseline) && !carries(a, &candidate)));
 
-    let score_names: Vec<String> = {
-        let mut names: Vec<String> =
-            cand.iter().chain(&base).flat_map(|a| a.own_scores().map(|(n, _)| n.to_string())).collect();
-        names.sort();
-        names.dedup();
-        names.retain(|n| !is_safety(n));
-        names
-    };
+    let score_names: Vec<&String> =
+        cand.scores.keys().chain(base.scores.keys()).collect::<std::collections::BTreeSet<_>>().into_iter().collect();
     // The safety trigger needs no test; the others share the correction.
     let tested = 2 + score_names.len();
     let level = 1.0 - ALPHA / tested as f64;
     let mut rng = SmallRng::seed_from_u64(0x7ace_40d0);
     let mut triggers = Vec::new();
-    for name in &score_names {
-        let values = |cohort: &[&Assessed]| -> Vec<f64> {
-            cohort
-                .iter()
-                .filter_map(|a| mean(&a.own_scores().filter(|(n, _)| n == name).map(|(_, v)| v).collect::<Vec<_>>()))
-                .collect()
-        };
+    let no_values = Vec::new();
+    for name in score_names {
         triggers.push(judge(
             format!("eval_score:{name}"),
-            &values(&cand),
-            &values(&base),
+            cand.scores.get(name).unwrap_or(&no_values),
+            base.scores.get(name).unwrap_or(&no_values),
             Direction::LowerIsWorse(0.95),
             MIN_FOR_MEAN,
             mean,
@@ -200,45 +183,44 @@ pub fn canary(store: &Store, tenant: TenantId, params: &CanaryParams, now: u64) 
             &mut rng,
         ));
     }
-    let latency = |cohort: &[&Assessed]| -> Vec<f64> {
-        cohort.iter().map(|a| a.summary.end_unix_nano.saturating_sub(a.summary.start_unix_nano) as f64 / 1e6).collect()
-    };
     triggers.push(judge(
         "p99_latency".into(),
-        &latency(&cand),
-        &latency(&base),
+        &cand.latencies_ms,
+        &base.latencies_ms,
         Direction::HigherIsWorse(1.20),
         MIN_FOR_P99,
         p99,
         level,
         &mut rng,
     ));
-    let cost = |cohort: &[&Assessed]| -> Vec<f64> {
-        cohort.iter().filter_map(|a| crate::cost::prices().cost(&a.summary.usage_by_model)).collect()
-    };
     triggers.push(judge(
         "cost_per_request".into(),
-        &cost(&cand),
-        &cost(&base),
+        &cand.costs_usd,
+        &base.costs_usd,
         Direction::HigherIsWorse(1.15),
         MIN_FOR_MEAN,
         mean,
         level,
         &mut rng,
     ));
-    let violations = |cohort: &[&Assessed]| cohort.iter().filter(|a| safety_violation(a)).count();
-    let (cand_violations, base_violations) = (violations(&cand), violations(&base));
     triggers.push(Trigger {
         name: "safety".into(),
-        state: if cand_violations > 0 { TriggerState::Fired } else if cand.is_empty() { TriggerState::Undecided } else { TriggerState::Passed },
+        state: if cand.violations > 0 {
+            TriggerState::Fired
+        } else if cand.requests == 0 {
+            TriggerState::Undecided
+        } else {
+            TriggerState::Passed
+        },
         threshold: 0.0,
         ratio: None,
         interval: None,
-        candidate_n: cand.len(),
-        baseline_n: base.len(),
+        candidate_n: cand.requests,
+        baseline_n: base.requests,
         detail: format!(
-            "{cand_violations} safety violation(s) among {} candidate requests ({base_violations} in the baseline): a content-filter stop or a failing safety score",
-            cand.len()
+            "{} safety violation(s) among {} candidate requests ({} in the baseline): a content-filter stop or a \
+             failing safety score; one fires",
+            cand.violations, cand.requests, base.violations
         ),
     });
     let verdict = if triggers.iter().any(|t| t.state == TriggerState::Fired) {
@@ -248,10 +230,7 @@ pub fn canary(store: &Store, tenant: TenantId, params: &CanaryParams, now: u64) 
     } else {
         Verdict::Hold
     };
-    let metrics = BTreeMap::from([
-        ("candidate".to_string(), cohort_metrics(&cand, cand_violations)),
-        ("baseline".to_string(), cohort_metrics(&base, base_violations)),
-    ]);
+    let metrics = BTreeMap::from([("candidate".to_string(), cand.metrics()), ("baseline".to_string(), base.metrics())]);
     Ok(CanaryAnswer {
         window: window.into(),
         dimension: dimension_name,
@@ -367,24 +346,50 @@ fn safety_violation(a: &Assessed) -> bool {
     filtered || failed_safety
 }
 
-fn cohort_metrics(cohort: &[&Assessed], violations: usize) -> CohortMetrics {
-    let latency: Vec<f64> =
-        cohort.iter().map(|a| a.summary.end_unix_nano.saturating_sub(a.summary.start_unix_nano) as f64 / 1e6).collect();
-    let costs: Vec<f64> = cohort.iter().filter_map(|a| crate::cost::prices().cost(&a.summary.usage_by_model)).collect();
-    let mut sums: BTreeMap<String, (f64, usize)> = BTreeMap::new();
-    for a in cohort {
-        for (name, v) in a.own_scores() {
-            let e = sums.entry(name.to_string()).or_default();
-            e.0 += v;
-            e.1 += 1;
+/// One cohort's figures, read once for the triggers and the metrics alike.
+struct Cohort {
+    requests: usize,
+    latencies_ms: Vec<f64>,
+    /// Of the priced requests.
+    costs_usd: Vec<f64>,
+    /// Per safety-unrelated score name, each scored request's mean.
+    scores: BTreeMap<String, Vec<f64>>,
+    violations: usize,
+}
+
+impl Cohort {
+    fn of<'a>(requests: impl Iterator<Item = &'a Assessed>) -> Self {
+        let mut c = Cohort {
+            requests: 0,
+            latencies_ms: Vec::new(),
+            costs_usd: Vec::new(),
+            scores: BTreeMap::new(),
+            violations: 0,
+        };
+        for a in requests {
+            c.requests += 1;
+            c.latencies_ms.push(a.summary.end_unix_nano.saturating_sub(a.summary.start_unix_nano) as f64 / 1e6);
+            c.costs_usd.extend(crate::cost::prices().cost(&a.summary.usage_by_model));
+            let mut own: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
+            for (name, v) in a.own_scores().filter(|(name, _)| !is_safety(name)) {
+                own.entry(name).or_default().push(v);
+            }
+            for (name, values) in own {
+                c.scores.entry(name.to_string()).or_default().extend(mean(&values));
+            }
+            c.violations += usize::from(safety_violation(a));
         }
+        c
     }
-    CohortMetrics {
-        requests: cohort.len(),
-        p99_latency_ms: p99(&latency),
-        mean_cost_usd: mean(&costs),
-        scores: sums.into_iter().map(|(n, (s, c))| (n, s / c as f64)).collect(),
-        safety_violations: violations,
+
+    fn metrics(&self) -> CohortMetrics {
+        CohortMetrics {
+            requests: self.requests,
+            p99_latency_ms: p99(&self.latencies_ms),
+            mean_cost_usd: mean(&self.costs_usd),
+            scores: self.scores.iter().filter_map(|(n, v)| Some((n.clone(), mean(v)?))).collect(),
+            safety_violations: self.violations,
+        }
     }
 }
 
@@ -392,7 +397,7 @@ fn cohort_metrics(cohort: &[&Assessed], violations: usize) -> CohortMetrics {
 mod tests {
     use super::*;
     use crate::test_support::{llm_span, span, Fixture, MS, T0};
-    use tracehound_store::model::{Span, TokenUsage};
+    use tracehound_store::model::{Span, TokenUsage, VersionDimension};
 
     /// Request `n` on prompt `version`, `duration_ms` long, with one gpt-4o call.
     fn request(n: u16, version: &str, duration_ms: u64, finish: &str) -> Vec<Span> {

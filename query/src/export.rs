@@ -8,14 +8,15 @@ use tracehound_store::{Store, TenantId};
 use utoipa::IntoParams;
 
 use crate::error::QueryError;
+use crate::failing::Window;
 use crate::params::non_empty;
 use crate::search::{parse_search, SearchParams, MAX_LIMIT};
-use crate::time_range::parse_time_bound;
+use crate::timestamp::format_rfc3339;
 
 /// Requests one export holds at most; the answer says when there were more.
 pub const MAX_EXPORT_REQUESTS: usize = 100_000;
 /// The default start of an export: the last 24 hours, as `failing`.
-const DEFAULT_SINCE: &str = "24h";
+const DEFAULT_AGE: u64 = 24 * 3_600 * 1_000_000_000;
 
 /// Query string of `GET /api/v1/export`.
 #[derive(Debug, Clone, Default, Deserialize, IntoParams)]
@@ -46,16 +47,7 @@ pub fn select(
     params: &ExportParams,
     now: u64,
 ) -> Result<ExportSelection, QueryError> {
-    let invalid = |name: &'static str, reason: String| QueryError::InvalidParameter { name, reason };
-    let since_text = non_empty(&params.since).unwrap_or(DEFAULT_SINCE);
-    let since = parse_time_bound(since_text, now).map_err(|e| invalid("since", e.to_string()))?;
-    let until = match non_empty(&params.until) {
-        Some(text) => parse_time_bound(text, now).map_err(|e| invalid("until", e.to_string()))?,
-        None => u64::MAX,
-    };
-    if since >= until {
-        return Err(invalid("since", "must be earlier than until".into()));
-    }
+    let Window { since, until } = Window::parse(params.since.as_deref(), params.until.as_deref(), now, DEFAULT_AGE)?;
     let Some(q) = non_empty(&params.q) else {
         let mut trace_ids = store.trace_ids_between(tenant, since, until, MAX_EXPORT_REQUESTS + 1)?;
         let truncated = trace_ids.len() > MAX_EXPORT_REQUESTS;
@@ -65,8 +57,8 @@ pub fn select(
     let index = index.ok_or(QueryError::SearchUnavailable)?;
     let search = SearchParams {
         q: Some(q.to_string()),
-        since: Some(since_text.to_string()),
-        until: params.until.clone(),
+        since: Some(format_rfc3339(since)),
+        until: Some(format_rfc3339(until)),
         limit: Some(MAX_LIMIT.to_string()),
         cursor: None,
         sort: Some("time".into()),

@@ -10,7 +10,7 @@ use tracehound_store::{Store, TenantId};
 use utoipa::IntoParams;
 
 use crate::error::QueryError;
-use crate::params::{non_empty, parse_limit};
+use crate::params::{non_empty, parse_dimension, parse_limit};
 use crate::time_range::parse_time_bound;
 use crate::views::{RequestList, RequestStatus, RequestSummary};
 
@@ -175,14 +175,11 @@ impl ListQuery {
 
 /// `dimension=value`, the dimension one of [`VersionDimension::ALL`].
 fn parse_version(text: &str) -> Result<(VersionDimension, String), String> {
-    let names = || VersionDimension::ALL.map(VersionDimension::as_str).join(", ");
     let Some((name, value)) = text.split_once('=') else {
-        return Err(format!("{text:?} is not dimension=value (dimensions: {})", names()));
+        let names = VersionDimension::ALL.map(VersionDimension::as_str).join(", ");
+        return Err(format!("{text:?} is not dimension=value (dimensions: {names})"));
     };
-    let dim = VersionDimension::ALL
-        .into_iter()
-        .find(|d| d.as_str() == name.trim())
-        .ok_or_else(|| format!("{name:?} is not a version dimension (dimensions: {})", names()))?;
+    let dim = parse_dimension(name)?;
     if value.is_empty() {
         return Err(format!("no value after {name}="));
     }

@@ -1,10 +1,22 @@
 //! Reading the query parameters every answer shares: optional text and page sizes.
 
+use tracehound_store::model::VersionDimension;
+
 use crate::error::QueryError;
 
 /// The parameter's text, trimmed, when it says anything.
 pub fn non_empty(value: &Option<String>) -> Option<&str> {
     value.as_deref().map(str::trim).filter(|v| !v.is_empty())
+}
+
+/// A version dimension by its API name; the error names every dimension.
+pub fn parse_dimension(name: &str) -> Result<VersionDimension, String> {
+    VersionDimension::ALL.into_iter().find(|d| d.as_str() == name.trim()).ok_or_else(|| {
+        format!(
+            "{name:?} is not a version dimension (dimensions: {})",
+            VersionDimension::ALL.map(VersionDimension::as_str).join(", ")
+        )
+    })
 }
 
 /// A `limit` parameter: a whole number from 1 to `max`, `default` when absent or empty.

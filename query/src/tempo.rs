@@ -262,7 +262,8 @@ fn condition(lhs: &str, op: &str, rhs: &str, into: &mut Conditions) -> Result<()
     Ok(())
 }
 
-/// A Go-style duration: `1.5s`, `250ms`, `2m`, `100us`, `1h`.
+/// A Go-style duration: `1.5s`, `250ms`, `2m`, `100us`, `1h`. Not `time_range`'s ages,
+/// which are whole seconds and up (`30m`, `7d`): Grafana sends fractions and milliseconds.
 fn duration(text: &str) -> Result<u64, String> {
     let text = text.trim();
     let split = text.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(text.len());

@@ -81,6 +81,11 @@ pub struct DimensionVersions {
 /// one value for every two requests.
 const PER_REQUEST_MIN_VALUES: usize = 3;
 
+/// Whether `values` distinct values over `requests` requests vary per request.
+fn varies_per_request(values: usize, requests: u64) -> bool {
+    values > PER_REQUEST_MIN_VALUES && values as u64 * 2 > requests
+}
+
 /// The names of the dimensions that vary per request.
 pub fn per_request_dimensions(dimensions: &[DimensionVersions]) -> Vec<String> {
     dimensions.iter().filter(|d| d.per_request).map(|d| d.dimension.clone()).collect()
@@ -200,7 +205,7 @@ pub fn version_values(
             continue;
         }
         values.sort_by(|a, b| b.request_count.cmp(&a.request_count).then(a.value.cmp(&b.value)));
-        let per_request = values.len() > PER_REQUEST_MIN_VALUES && values.len() * 2 > assessed.len();
+        let per_request = varies_per_request(values.len(), assessed.len() as u64);
         out.push(DimensionVersions { dimension: dim.as_str().to_string(), per_request, values });
     }
     Ok(out)
@@ -247,9 +252,8 @@ pub fn changes_between(
         *values += 1;
         *traces += s.trace_count;
     }
-    let per_request = |dim: &VersionDimension| {
-        spread.get(dim).is_some_and(|(values, traces)| *values > PER_REQUEST_MIN_VALUES && *values as u64 * 2 > *traces)
-    };
+    let per_request =
+        |dim: &VersionDimension| spread.get(dim).is_some_and(|(values, traces)| varies_per_request(*values, *traces));
     let candidates: Vec<(VersionDimension, VersionStat)> = stats
         .into_iter()
         .filter(|(d, _)| !per_request(d) && !skip.iter().any(|name| name == d.as_str()))

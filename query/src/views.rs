@@ -235,8 +235,7 @@ pub struct SessionView {
     pub requests: Vec<RequestView>,
 }
 
-/// What a session's requests add up to. Cost needs a price per model, which Tracehound
-/// does not keep yet; tokens are what a price would multiply.
+/// What a session's requests add up to, cost at the prices in force (`cost.rs`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct SessionTotals {
     /// Input tokens over every LLM call.
