@@ -8,6 +8,7 @@
 //! |---|---|
 //! | `/readyz`, `/api/v1/openapi.json`, `/assets/…`, `POST /ui/signin`, `POST /ui/signout` | none |
 //! | UI pages, every other `GET` | `read` (a page without a valid cookie shows the sign-in form) |
+//! | `/mcp` (any method: the MCP tools, whose calls are audited as the API reads they make) | `read` |
 //! | `POST /api/v1/scores` | `ingest` (evaluators write scores as they would telemetry) |
 //! | `POST`/`DELETE /api/v1/holds`, `GET /api/v1/audit`, `GET /metrics`, any other write | `admin` |
 
@@ -37,6 +38,8 @@ pub enum Access {
     Api(Scope),
 }
 
+/// Where the binary mounts the MCP tools.
+const MCP_PATH: &str = "/mcp";
 const PAGE_PREFIXES: &[&str] = &["/r/", "/s/"];
 const PAGES: &[&str] = &["/", "/search", "/failing", "/versions", "/postmortem"];
 /// Reads of evidence, recorded in the audit trail.
@@ -52,6 +55,7 @@ const AUDITED: &[&str] = &[
     "/api/v1/versions",
     "/api/v1/export",
     "/api/v1/canary",
+    "/api/v1/triage",
     // Tempo's API (Grafana) reads the same evidence.
     "/api/traces/",
     "/api/v2/traces/",
@@ -69,6 +73,8 @@ pub fn access_of(method: &Method, path: &str) -> Access {
         _ if path.starts_with("/assets/") => return Access::Open,
         "/metrics" | "/api/v1/audit" => return Access::Api(Scope::Admin),
         "/api/v1/scores" if method == Method::POST => return Access::Api(Scope::Ingest),
+        // MCP's streamable HTTP posts every call, reads included; the tools only read.
+        _ if path == MCP_PATH || path.starts_with("/mcp/") => return Access::Api(Scope::Read),
         _ => {}
     }
     if reading && (PAGES.contains(&path) || PAGE_PREFIXES.iter().any(|p| path.starts_with(p))) {
@@ -272,6 +278,13 @@ mod tests {
     #[test]
     fn scores_need_ingest() {
         assert_eq!(access_of(&Method::POST, "/api/v1/scores"), Access::Api(Scope::Ingest));
+    }
+
+    #[test]
+    fn mcp_calls_need_read_whatever_the_method() {
+        for method in [Method::POST, Method::GET, Method::DELETE] {
+            assert_eq!(access_of(&method, "/mcp"), Access::Api(Scope::Read), "{method}");
+        }
     }
 
     #[test]

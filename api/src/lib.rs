@@ -22,7 +22,7 @@ pub mod triage_api;
 pub mod ui;
 
 pub use error::ApiError;
-pub use router::{openapi, router, secure};
+pub use router::{guarded, openapi, router, secure};
 pub use state::{AccessState, ApiState, Tenant};
 
 #[cfg(test)]

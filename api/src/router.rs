@@ -128,6 +128,11 @@ pub fn secure(api: Router, access: AccessState) -> Router {
     api.merge(own).layer(axum::middleware::from_fn_with_state(access, guard))
 }
 
+/// `routes` behind the guard: for routes the binary adds beside the API's own (`/mcp`).
+pub fn guarded(routes: Router, access: AccessState) -> Router {
+    routes.layer(axum::middleware::from_fn_with_state(access, guard))
+}
+
 /// This document.
 #[utoipa::path(
     get,

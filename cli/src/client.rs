@@ -245,6 +245,16 @@ impl ApiClient {
         self.json(response)
     }
 
+    /// `GET /api/v1/{segments…}?{query}` as JSON, each segment escaped on its own (an id
+    /// may hold a `/`); the API's refusal as [`CliError::Api`].
+    pub fn get_json_at(&self, segments: &[&str], query: &[(&str, &str)]) -> Result<Value, CliError> {
+        let mut path = vec!["api", "v1"];
+        path.extend_from_slice(segments);
+        let url = self.url(&path, query)?;
+        let response = self.send(url)?;
+        self.json(response)
+    }
+
     /// `GET /api/v1/{path}?{query}`: the body as text on success, the API's error otherwise.
     pub fn get_text(&self, path: &str, query: &[(&str, &str)]) -> Result<String, CliError> {
         let url = self.url(&["api", "v1", path], query)?;

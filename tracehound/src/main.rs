@@ -2,6 +2,7 @@
 
 mod allocator;
 mod keys_cmd;
+mod mcp;
 mod reindex;
 mod serve;
 mod tls;
@@ -40,6 +41,8 @@ enum Command {
     Import(tracehound_cli::transfer::ImportArgs),
     /// Spans, requests, sessions, disk use by part, oldest data, index lag, retention and holds.
     Stats(tracehound_cli::stats::StatsArgs),
+    /// Serve the evidence as MCP tools on stdio, for a local agent (`tracehound mcp --api-url http://127.0.0.1:4320`).
+    Mcp(mcp::McpArgs),
     /// Rebuild the search index from the store (server stopped).
     Reindex(reindex::ReindexArgs),
     /// Manage API keys: `keys add --tenant NAME --scope read`, `keys list`, `keys revoke ID`.
@@ -74,6 +77,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Export(args) => Ok(tracehound_cli::transfer::export(&args)?),
         Command::Import(args) => Ok(tracehound_cli::transfer::import(&args)?),
         Command::Stats(args) => Ok(tracehound_cli::stats::run(&args)?),
+        Command::Mcp(args) => mcp::run(&args),
         Command::Reindex(args) => reindex::run(args),
         Command::Keys(args) => keys_cmd::run(args),
     }

@@ -264,7 +264,12 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         writer: Some(api_writer),
     };
     let access = tracehound_api::AccessState { gate: gate.clone(), store: store.clone(), cookie_secure: tls.is_some() };
-    let api_router = tracehound_api::secure(tracehound_api::router(api_state), access);
+    let api_router = tracehound_api::secure(tracehound_api::router(api_state), access.clone());
+    // The MCP tools call the guarded router in-process, as the caller: each call is checked
+    // and audited as the API call it is.
+    let mcp = tracehound_mcp::transport::http_service(Arc::new(crate::mcp::RouterSource::new(api_router.clone())));
+    let mcp_routes = axum::Router::new().nest_service(tracehound_mcp::transport::MCP_PATH, mcp);
+    let api_router = api_router.merge(tracehound_api::guarded(mcp_routes, access));
     let api = serve_router(api_listener, api_router, tls.clone(), stopped(stop_rx.clone()));
 
     let grpc_task = tokio::spawn(grpc);
