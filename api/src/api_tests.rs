@@ -36,7 +36,13 @@ fn with_request(mut s: Span, request_id: &str) -> Span {
 async fn readyz_answers_503_until_the_process_is_ready() {
     let fx = Fixture::new();
     let ready = Arc::new(AtomicBool::new(false));
-    let api = router(ApiState { store: fx.store.clone(), search: None, ready: ready.clone(), writer: None });
+    let api = router(ApiState {
+        store: fx.store.clone(),
+        search: None,
+        ready: ready.clone(),
+        writer: None,
+        alert_rules: Arc::new(tracehound_query::monitor::rules::RuleSet::defaults()),
+    });
     assert_eq!(get(&api, "/readyz").await.0, StatusCode::SERVICE_UNAVAILABLE);
     ready.store(true, Ordering::Release);
     assert_eq!(get(&api, "/readyz").await, (StatusCode::OK, json!("ready")));

@@ -24,6 +24,7 @@ fn writable(fx: &Fixture) -> Router {
         search: None,
         ready: Arc::new(AtomicBool::new(true)),
         writer: Some(writer),
+        alert_rules: Arc::new(tracehound_query::monitor::rules::RuleSet::defaults()),
     })
 }
 

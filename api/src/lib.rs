@@ -12,6 +12,7 @@ pub mod evidence_api;
 pub mod export_api;
 pub mod holds_api;
 pub mod metrics;
+pub mod monitor_api;
 pub mod requests_api;
 pub mod router;
 pub mod server_timing;

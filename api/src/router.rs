@@ -13,8 +13,8 @@ use utoipa::OpenApi;
 use crate::access::{guard, BearerAuth};
 use crate::state::{AccessState, ApiState};
 use crate::{
-    audit_api, evidence_api, export_api, holds_api, metrics, requests_api, server_timing, signin, tempo_api,
-    triage_api, ui,
+    audit_api, evidence_api, export_api, holds_api, metrics, monitor_api, requests_api, server_timing, signin,
+    tempo_api, triage_api, ui,
 };
 
 /// The API's router; the binary merges it into its own and serves it.
@@ -48,6 +48,8 @@ pub fn router(state: ApiState) -> Router {
         .route("/api/v1/compare", get(evidence_api::get_compare))
         .route("/api/v1/postmortem", get(evidence_api::get_postmortem))
         .route("/api/v1/triage", get(triage_api::get_triage))
+        .route("/api/v1/series", get(monitor_api::get_series))
+        .route("/api/v1/alerts/backtest", get(monitor_api::get_backtest))
         .route("/metrics", get(metrics::get_metrics))
         .merge(ui::router())
         .fallback(requests_api::unrouted)
@@ -84,6 +86,8 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
         evidence_api::get_postmortem,
         triage_api::get_triage,
         triage_api::get_canary,
+        monitor_api::get_series,
+        monitor_api::get_backtest,
         export_api::get_export,
         metrics::get_metrics,
         audit_api::get_audit

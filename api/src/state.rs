@@ -27,6 +27,8 @@ pub struct ApiState {
     pub ready: Arc<AtomicBool>,
     /// The store's writer, for `POST /api/v1/scores`; `None` answers it with 503.
     pub writer: Option<tracehound_store::writer::Writer>,
+    /// The alert rules (`--alert-rules`, else the built-in set).
+    pub alert_rules: Arc<tracehound_query::monitor::rules::RuleSet>,
 }
 
 /// The tenant a request reads from: its key's, as established by the access guard

@@ -34,6 +34,7 @@ impl Routed for Fixture {
             search: self.search.clone(),
             ready: Arc::new(AtomicBool::new(true)),
             writer: None,
+            alert_rules: Arc::new(tracehound_query::monitor::rules::RuleSet::defaults()),
         })
     }
 }

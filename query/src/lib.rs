@@ -14,6 +14,7 @@ pub mod export;
 pub mod failing;
 pub mod listing;
 pub mod lookup;
+pub mod monitor;
 pub mod params;
 pub mod postmortem;
 pub mod postmortem_md;

@@ -11,6 +11,9 @@ pub enum TimeBoundError {
     /// Neither a relative age nor a timestamp.
     #[error("{0:?} is neither an age like 30m, 48h, 7d nor an RFC 3339 timestamp")]
     Unrecognized(String),
+    /// Not a duration.
+    #[error("{0:?} is not a duration like 90s, 10m, 2h or 7d")]
+    NotADuration(String),
     /// An age too large to subtract from now.
     #[error("{0:?} reaches further back than nanoseconds can count")]
     AgeTooLarge(String),
@@ -40,6 +43,12 @@ pub fn parse_time_bound(text: &str, now: u64) -> Result<u64, TimeBoundError> {
         return parse_rfc3339(text).map_err(|source| TimeBoundError::Timestamp { text: text.to_string(), source });
     }
     Err(TimeBoundError::Unrecognized(text.to_string()))
+}
+
+/// Reads a duration like `90s`, `10m`, `2h`, `7d` or `2w` as nanoseconds.
+pub fn parse_duration(text: &str) -> Result<u64, TimeBoundError> {
+    let text = text.trim();
+    parse_age_nanos(text)?.ok_or_else(|| TimeBoundError::NotADuration(text.to_string()))
 }
 
 /// `Some(nanoseconds)` for an age like `30m`; `None` when the text is not shaped like one.

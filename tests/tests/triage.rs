@@ -9,55 +9,9 @@ mod common;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use common::otlp::post_protobuf;
+use common::scenarios::{encode, replayed};
 use common::Server;
 use serde_json::Value;
-
-fn scenarios_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/scenarios")
-}
-
-fn read_json(path: PathBuf) -> Value {
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    serde_json::from_str(&text).unwrap()
-}
-
-fn encode(text: &str) -> String {
-    text.replace(':', "%3A").replace('+', "%2B")
-}
-
-/// A server holding one replayed scenario.
-struct Replayed {
-    server: Server,
-    _data: tempfile::TempDir,
-    truth: Value,
-}
-
-impl Replayed {
-    /// The day's bounds as `since`, `until`.
-    fn day(&self) -> (&str, &str) {
-        (
-            self.truth["baseline_window"]["start"]["rfc3339"].as_str().unwrap(),
-            self.truth["incident_window"]["end"]["rfc3339"].as_str().unwrap(),
-        )
-    }
-}
-
-/// Replays one scenario into a fresh server.
-fn replayed(name: &str) -> Replayed {
-    let dir = scenarios_root().join(name);
-    let truth = read_json(dir.join("truth.json"));
-    let manifest = read_json(dir.join("manifest.json"));
-    let data = tempfile::tempdir().unwrap();
-    let server = Server::start_with(data.path(), &["--retention-days", "0"]);
-    for batch in manifest["batches"].as_array().unwrap() {
-        let file = batch["file"].as_str().unwrap();
-        let body = std::fs::read(dir.join(file)).unwrap();
-        let response = post_protobuf(&server, body);
-        assert!(response.status().is_success(), "{name}/{file}: {}", response.status());
-    }
-    Replayed { server, _data: data, truth }
-}
 
 /// Replays one scenario and asks for the triage of its whole day.
 fn triage_of(name: &str) -> (Value, Value) {

@@ -132,6 +132,11 @@ pub struct ServeArgs {
     /// USD per million tokens) in place of the built-in one.
     #[arg(long, env = "TRACEHOUND_PRICES")]
     prices: Option<PathBuf>,
+    /// Alert rules (TOML: `evaluation_interval`, `[[rules]]` with `name`, `metric`, `by`,
+    /// `window`, `baseline`, `ratio`, `min_increase`, `min_requests`, `for`, ...) in place of
+    /// the built-in set.
+    #[arg(long, env = "TRACEHOUND_ALERT_RULES")]
+    alert_rules: Option<PathBuf>,
 }
 
 impl ServeArgs {
@@ -152,6 +157,18 @@ impl ServeArgs {
         config.tool_schema_version_keys.extend(self.tool_schema_version_keys.iter().cloned());
         config
     }
+}
+
+/// The rules file's rules, else the built-in set; a file that cannot be used stops the
+/// start-up with what is wrong in it.
+fn load_alert_rules(path: Option<&std::path::Path>) -> anyhow::Result<tracehound_query::monitor::rules::RuleSet> {
+    let Some(path) = path else { return Ok(tracehound_query::monitor::rules::RuleSet::defaults()) };
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read --alert-rules {}", path.display()))?;
+    let rules = tracehound_query::monitor::rules::RuleSet::from_toml(&text, &path.display().to_string())
+        .with_context(|| format!("cannot use --alert-rules {}", path.display()))?;
+    tracing::info!(rules = rules.rules.len(), "alert rules from {}", path.display());
+    Ok(rules)
 }
 
 /// The log filter when `TRACEHOUND_LOG` is not set.
@@ -193,6 +210,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     }
     let tls = ServerTls::load(args.tls_cert.as_deref(), args.tls_key.as_deref()).await?;
     let gate = open_gate(&args)?;
+    let alert_rules = load_alert_rules(args.alert_rules.as_deref())?;
     std::fs::create_dir_all(&args.data_dir)
         .with_context(|| format!("cannot create data directory {}", args.data_dir.display()))?;
     let store =
@@ -262,6 +280,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         ready: ready.clone(),
         search: Some(search),
         writer: Some(api_writer),
+        alert_rules: Arc::new(alert_rules),
     };
     let access = tracehound_api::AccessState { gate: gate.clone(), store: store.clone(), cookie_secure: tls.is_some() };
     let api_router = tracehound_api::secure(tracehound_api::router(api_state), access.clone());

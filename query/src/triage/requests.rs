@@ -131,8 +131,12 @@ pub struct Request {
     pub question_chars: u32,
     /// Answer length, characters.
     pub answer_chars: u32,
+    /// Input tokens.
+    pub input_tokens: i64,
     /// Output tokens.
     pub output_tokens: i64,
+    /// Cost in US dollars by the price table, when every model it used is priced.
+    pub cost: Option<f64>,
     /// Documents retrieved.
     pub documents: u32,
     /// Best document score.
@@ -157,6 +161,18 @@ impl Request {
     /// Whether a cue holds.
     pub fn has(&self, cue: Cue) -> bool {
         self.cues & cue.bit() != 0
+    }
+
+    /// Whether the request failed loudly: an error, a failed tool call, a truncation, a
+    /// content filter, a refusal or a failing score.
+    pub fn failed_loudly(&self) -> bool {
+        self.loud != 0
+    }
+
+    /// Whether the request abstains: the traffic's generic answer, or no document found,
+    /// given short or uncited (the module's rule; decided by [`mark_suspects`]).
+    pub fn abstains(&self) -> bool {
+        (self.has(Cue::Repeated) || self.has(Cue::NoDocuments)) && (self.has(Cue::Short) || self.has(Cue::NoCitation))
     }
 
     /// The cues that hold.
@@ -223,7 +239,9 @@ impl Request {
             question_language: signals.question_language,
             question_chars: signals.question_chars,
             answer_chars: signals.answer_chars,
+            input_tokens: summary.input_tokens,
             output_tokens: summary.output_tokens,
+            cost: crate::cost::prices().cost(&summary.usage_by_model),
             documents: signals.documents,
             top_score: signals.top_score,
             tools: signals.tool_timings,

@@ -6,6 +6,7 @@
 pub mod keys;
 pub mod otlp;
 pub mod replay;
+pub mod scenarios;
 pub mod tls;
 
 use std::net::TcpListener;

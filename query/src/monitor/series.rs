@@ -1,0 +1,342 @@
+//! `GET /api/v1/series`: one metric over time, in buckets of `step`, split by a dimension.
+//!
+//! A bucket with no request has no value (`null`), never a zero: a quiet minute is not a
+//! perfect one. Splits keep the [`MAX_SERIES`] values with the most requests and fold the
+//! rest into one series labelled `other`, so a high-cardinality dimension cannot make the
+//! answer unbounded.
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde::{Deserialize, Serialize};
+use tracehound_store::model::ScoreTargetKind;
+use tracehound_store::{Store, TenantId};
+use utoipa::{IntoParams, ToSchema};
+
+use super::marked_requests;
+use super::metric::{Metric, Split};
+use crate::error::QueryError;
+use crate::failing::{Window, WindowView};
+use crate::params::non_empty;
+use crate::time_range::parse_duration;
+use crate::timestamp::format_rfc3339;
+use crate::triage::requests::Request;
+
+/// Series at most in one answer; the rest are folded into `other`.
+pub const MAX_SERIES: usize = 10;
+/// Buckets at most in one series: 7 days at 1-minute steps fit.
+pub const MAX_POINTS: u64 = 20_160;
+/// Default window: the last 24 hours.
+pub const DEFAULT_WINDOW_NANOS: u64 = 24 * 3_600 * 1_000_000_000;
+/// The label value of the folded series.
+pub const OTHER: &str = "other";
+
+const NANOS_PER_SECOND: u64 = 1_000_000_000;
+
+/// Query string of `GET /api/v1/series`.
+#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct SeriesParams {
+    /// What to measure: `requests`, `suspect_share`, `failing_share`, `abstention_share`,
+    /// `error_share`, `refusal_share` (any cue as `<cue>_share`), `latency_p50`, `latency_p95`,
+    /// `latency_p99`, `tokens`, `input_tokens`, `output_tokens`, `cost_per_request`,
+    /// `score_mean:<score name>`. Default: `suspect_share`.
+    pub metric: Option<String>,
+    /// Split into one series per `service`, `language`, or version dimension value
+    /// (`prompt_version`, `response_model`, ...). Default: one series.
+    pub by: Option<String>,
+    /// Oldest start: RFC 3339 or an age. Default: 24 hours before `until`.
+    pub since: Option<String>,
+    /// Start before which. Default: now.
+    pub until: Option<String>,
+    /// Bucket width: `1m`, `5m`, `1h`, ... Default: the window over 120 buckets, at least 1 minute.
+    pub step: Option<String>,
+}
+
+/// One bucket of one series.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Point {
+    /// The bucket's start, RFC 3339.
+    pub time: String,
+    /// Requests of the series in the bucket.
+    pub requests: u64,
+    /// The metric, `null` when the bucket has nothing to measure.
+    pub value: Option<f64>,
+}
+
+/// One series: its labels and its buckets, oldest first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Series {
+    /// The split's label and this series' value (`{"service": "checkout"}`); empty unsplit.
+    pub labels: BTreeMap<String, String>,
+    /// Requests over the whole window.
+    pub requests: u64,
+    /// One point per bucket.
+    pub points: Vec<Point>,
+}
+
+/// The answer of `GET /api/v1/series`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct SeriesAnswer {
+    /// The metric's name.
+    pub metric: String,
+    /// The split's label, absent unsplit.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub by: Option<String>,
+    /// The window.
+    pub window: WindowView,
+    /// Bucket width, seconds.
+    pub step_seconds: u64,
+    /// The series, most requests first; `other` last.
+    pub series: Vec<Series>,
+    /// Values folded into `other`.
+    pub folded_values: usize,
+    /// True when the window held more requests than one scan reads: the newest are missing.
+    pub truncated: bool,
+}
+
+/// A series request, read and checked.
+#[derive(Debug, Clone)]
+pub struct SeriesQuery {
+    /// What to measure.
+    pub metric: Metric,
+    /// How to split.
+    pub split: Split,
+    /// The window.
+    pub window: Window,
+    /// Bucket width, ns.
+    pub step: u64,
+}
+
+impl SeriesQuery {
+    /// Reads the parameters; ages count back from `now`.
+    pub fn parse(params: &SeriesParams, now: u64) -> Result<SeriesQuery, QueryError> {
+        let metric = match non_empty(&params.metric) {
+            Some(name) => Metric::parse(name)
+                .map_err(|e| QueryError::InvalidParameter { name: "metric", reason: e.to_string() })?,
+            None => Metric::Share(super::metric::Share::Suspect),
+        };
+        let split = Split::parse(non_empty(&params.by))
+            .map_err(|e| QueryError::InvalidParameter { name: "by", reason: e.to_string() })?;
+        let window = Window::parse(params.since.as_deref(), params.until.as_deref(), now, DEFAULT_WINDOW_NANOS)?;
+        let span = window.until - window.since;
+        let step = match non_empty(&params.step) {
+            Some(text) => parse_duration(text).ok().filter(|step| *step >= NANOS_PER_SECOND).ok_or_else(|| {
+                QueryError::InvalidParameter {
+                    name: "step",
+                    reason: format!("{text:?} is not a duration of at least 1s like 1m, 5m or 1h"),
+                }
+            })?,
+            None => (span / 120).max(60 * NANOS_PER_SECOND).div_ceil(NANOS_PER_SECOND) * NANOS_PER_SECOND,
+        };
+        let points = span.div_ceil(step);
+        if points > MAX_POINTS {
+            return Err(QueryError::InvalidParameter {
+                name: "step",
+                reason: format!(
+                    "{points} buckets; at most {MAX_POINTS} fit in one answer: take a longer step or a shorter window"
+                ),
+            });
+        }
+        Ok(SeriesQuery { metric, split, window, step })
+    }
+}
+
+/// What one bucket of one series holds, enough for any metric.
+#[derive(Debug, Clone, Default)]
+struct Bucket {
+    requests: u64,
+    hits: u64,
+    values: Vec<f64>,
+}
+
+/// The series of `query` over the tenant's traffic.
+pub fn series(store: &Store, tenant: TenantId, query: &SeriesQuery) -> Result<SeriesAnswer, QueryError> {
+    let window = query.window;
+    let (requests, truncated) = marked_requests(store, tenant, window.since, window.until)?;
+    let buckets = usize::try_from(window.until.saturating_sub(window.since).div_ceil(query.step)).unwrap_or(0);
+    let bucket_of = |start: u64| usize::try_from((start.saturating_sub(window.since)) / query.step).ok();
+
+    let mut per_value: HashMap<String, Vec<Bucket>> = HashMap::new();
+    let mut add = |value: &str, at: usize, bucket: &dyn Fn(&mut Bucket)| {
+        let row = per_value.entry(value.to_string()).or_insert_with(|| vec![Bucket::default(); buckets]);
+        if let Some(slot) = row.get_mut(at) {
+            bucket(slot);
+        }
+    };
+    match &query.metric {
+        Metric::ScoreMean(name) => {
+            for (request, value) in scores_of(store, tenant, &requests, name, window)? {
+                let Some(at) = bucket_of(request.start) else { continue };
+                for label in query.split.values(request) {
+                    add(&label, at, &|b: &mut Bucket| {
+                        b.requests += 1;
+                        b.values.push(value);
+                    });
+                }
+            }
+        }
+        metric => {
+            for request in &requests {
+                let Some(at) = bucket_of(request.start) else { continue };
+                for label in query.split.values(request) {
+                    add(&label, at, &|b: &mut Bucket| record(metric, request, b));
+                }
+            }
+        }
+    }
+
+    let mut ranked: Vec<(String, Vec<Bucket>)> = per_value.into_iter().collect();
+    ranked.sort_by(|(a, rows_a), (b, rows_b)| total(rows_b).cmp(&total(rows_a)).then_with(|| a.cmp(b)));
+    let folded_values = ranked.len().saturating_sub(MAX_SERIES);
+    let mut kept: Vec<(String, Vec<Bucket>)> = Vec::with_capacity(ranked.len().min(MAX_SERIES + 1));
+    let mut other: Option<Vec<Bucket>> = None;
+    for (index, (value, rows)) in ranked.into_iter().enumerate() {
+        if index < MAX_SERIES {
+            kept.push((value, rows));
+        } else {
+            let into = other.get_or_insert_with(|| vec![Bucket::default(); buckets]);
+            for (a, b) in into.iter_mut().zip(rows) {
+                a.requests += b.requests;
+                a.hits += b.hits;
+                a.values.extend(b.values);
+            }
+        }
+    }
+    kept.extend(other.map(|rows| (OTHER.to_string(), rows)));
+
+    let label = query.split.label();
+    let series = kept
+        .into_iter()
+        .map(|(value, rows)| Series {
+            labels: label.map(|l| BTreeMap::from([(l.to_string(), value)])).unwrap_or_default(),
+            requests: total(&rows),
+            points: rows
+                .into_iter()
+                .enumerate()
+                .map(|(at, mut bucket)| Point {
+                    time: format_rfc3339(window.since + at as u64 * query.step),
+                    requests: bucket.requests,
+                    value: value_of(&query.metric, &mut bucket),
+                })
+                .collect(),
+        })
+        .collect();
+    Ok(SeriesAnswer {
+        metric: query.metric.to_string(),
+        by: label.map(str::to_string),
+        window: window.into(),
+        step_seconds: query.step / NANOS_PER_SECOND,
+        series,
+        folded_values,
+        truncated,
+    })
+}
+
+fn total(rows: &[Bucket]) -> u64 {
+    rows.iter().map(|b| b.requests).sum()
+}
+
+/// Adds one request to a bucket, keeping what `metric` needs.
+fn record(metric: &Metric, request: &Request, bucket: &mut Bucket) {
+    bucket.requests += 1;
+    match metric {
+        Metric::Requests | Metric::ScoreMean(_) => {}
+        Metric::Share(share) => bucket.hits += u64::from(share.holds(request)),
+        Metric::Latency(_) => bucket.values.push(request.latency_ms),
+        Metric::Tokens => bucket.values.push((request.input_tokens + request.output_tokens) as f64),
+        Metric::InputTokens => bucket.values.push(request.input_tokens as f64),
+        Metric::OutputTokens => bucket.values.push(request.output_tokens as f64),
+        Metric::CostPerRequest => bucket.values.extend(request.cost),
+    }
+}
+
+/// The bucket's value; `None` when it has nothing to measure.
+fn value_of(metric: &Metric, bucket: &mut Bucket) -> Option<f64> {
+    match metric {
+        Metric::Requests => Some(bucket.requests as f64),
+        Metric::Share(_) => (bucket.requests > 0).then(|| bucket.hits as f64 / bucket.requests as f64),
+        Metric::Latency(q) => quantile(&mut bucket.values, *q),
+        _ => (!bucket.values.is_empty()).then(|| bucket.values.iter().sum::<f64>() / bucket.values.len() as f64),
+    }
+}
+
+/// The `q` quantile by the nearest-rank rule: a value that was measured, never one between two.
+pub fn quantile(values: &mut [f64], q: f64) -> Option<f64> {
+    if values.is_empty() {
+        return None;
+    }
+    let rank = ((q * values.len() as f64).ceil() as usize).clamp(1, values.len());
+    let (_, at, _) = values.select_nth_unstable_by(rank - 1, f64::total_cmp);
+    Some(*at)
+}
+
+/// Each value of score `name` judging a request of the window, with that request.
+fn scores_of<'a>(
+    store: &Store,
+    tenant: TenantId,
+    requests: &'a [Request],
+    name: &str,
+    window: Window,
+) -> Result<Vec<(&'a Request, f64)>, QueryError> {
+    let mut by_id: HashMap<String, usize> = HashMap::with_capacity(requests.len() * 2);
+    for (index, request) in requests.iter().enumerate() {
+        by_id.insert(hex::encode(request.trace_id), index);
+        by_id.insert(request.request_id.clone(), index);
+    }
+    let mut out = Vec::new();
+    // A score arrives after its request: read from the window's start to now.
+    for score in store.scores_between(tenant, window.since, u64::MAX)? {
+        if score.name != name {
+            continue;
+        }
+        let Some(value) = score.value else { continue };
+        let target = match score.target_kind {
+            ScoreTargetKind::Span => score.trace_id.as_deref().map(str::to_ascii_lowercase),
+            ScoreTargetKind::Session => None,
+            _ => Some(score.target_id.clone()),
+        };
+        let index = target.and_then(|t| by_id.get(&t).or_else(|| by_id.get(&t.to_ascii_lowercase())).copied());
+        if let Some(index) = index {
+            out.push((&requests[index], value));
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MINUTE: u64 = 60 * NANOS_PER_SECOND;
+
+    #[test]
+    fn the_nearest_rank_quantile_is_a_measured_value() {
+        let mut values = vec![5.0, 1.0, 3.0, 2.0, 4.0];
+        assert_eq!(quantile(&mut values, 0.5), Some(3.0));
+        assert_eq!(quantile(&mut values, 0.99), Some(5.0));
+        assert_eq!(quantile(&mut [], 0.5), None);
+    }
+
+    #[test]
+    fn the_default_step_gives_at_most_120_buckets_of_at_least_a_minute() {
+        let params = SeriesParams { since: Some("24h".into()), ..Default::default() };
+        let query = SeriesQuery::parse(&params, 1_000 * 24 * 60 * MINUTE).unwrap();
+        assert_eq!(query.step, 12 * MINUTE);
+        let params = SeriesParams { since: Some("30m".into()), ..Default::default() };
+        assert_eq!(SeriesQuery::parse(&params, 1_000 * MINUTE).unwrap().step, MINUTE);
+    }
+
+    #[test]
+    fn a_step_that_makes_too_many_buckets_is_refused() {
+        let params = SeriesParams { since: Some("30d".into()), step: Some("1m".into()), ..Default::default() };
+        let err = SeriesQuery::parse(&params, 100 * 24 * 60 * MINUTE).unwrap_err().to_string();
+        assert!(err.contains("longer step"), "{err}");
+    }
+
+    #[test]
+    fn an_empty_bucket_has_no_value_rather_than_zero() {
+        let mut bucket = Bucket::default();
+        assert_eq!(value_of(&Metric::Share(super::super::metric::Share::Suspect), &mut bucket), None);
+        assert_eq!(value_of(&Metric::Requests, &mut bucket), Some(0.0));
+    }
+}
