@@ -5,6 +5,7 @@ pub mod canary_cli;
 pub mod cli;
 pub mod client;
 pub mod evidence_cli;
+pub mod monitor_cli;
 pub mod render;
 pub mod stats;
 pub mod text;

@@ -154,3 +154,31 @@ fn a_rules_file_replaces_the_defaults_and_a_bad_one_stops_the_start() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("ratoi") && stderr.contains("--alert-rules"), "{stderr}");
 }
+
+fn cli(r: &Replayed, args: &[&str]) -> String {
+    let output = std::process::Command::new(common::binary())
+        .args(args)
+        .args(["--api-url", &r.server.api("")])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    String::from_utf8(output.stdout).unwrap()
+}
+
+#[test]
+fn the_cli_prints_each_firing_with_its_numbers() {
+    let r = replayed("prompt-regression");
+    let (since, until) = r.calendar_day();
+    let text = cli(&r, &["alerts", "backtest", "--since", &since, "--until", &until]);
+    assert!(text.contains("FIRED 2026-10-04T02:"), "{text}");
+    assert!(text.contains("quality_shift") && text.contains("baseline") && text.contains("p = "), "{text}");
+}
+
+#[test]
+fn the_cli_draws_one_sparkline_per_series() {
+    let r = replayed("prompt-regression");
+    let (since, until) = r.day();
+    let text = cli(&r, &["series", "--by", "prompt_version", "--since", since, "--until", until, "--step", "10m"]);
+    assert!(text.contains("prompt_version=v7") && text.contains("prompt_version=v8"), "{text}");
+    assert!(text.contains('█'), "{text}");
+}

@@ -35,6 +35,10 @@ enum Command {
     Triage(tracehound_cli::triage_cli::TriageArgs),
     /// Promote, hold or rollback: a candidate version value against its baseline (`tracehound canary --dimension prompt_version --candidate v8 --baseline v7`).
     Canary(tracehound_cli::canary_cli::CanaryArgs),
+    /// One quality metric over time as a sparkline per series (`tracehound series --metric suspect_share --by prompt_version --since 24h`).
+    Series(tracehound_cli::monitor_cli::SeriesArgs),
+    /// Alert rules: `tracehound alerts backtest --since 24h` replays them over stored history.
+    Alerts(tracehound_cli::monitor_cli::AlertsArgs),
     /// Stored requests as OTLP/JSON lines, raw attributes, logs and scores (`tracehound export --since 2h -o incident.jsonl`).
     Export(tracehound_cli::transfer::ExportArgs),
     /// Send an export file to an OTLP/HTTP receiver, keeping every id (`tracehound import incident.jsonl`).
@@ -74,6 +78,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Postmortem(args) => Ok(tracehound_cli::evidence_cli::postmortem(&args)?),
         Command::Triage(args) => Ok(tracehound_cli::triage_cli::triage(&args)?),
         Command::Canary(args) => Ok(tracehound_cli::canary_cli::canary(&args)?),
+        Command::Series(args) => Ok(tracehound_cli::monitor_cli::series(&args)?),
+        Command::Alerts(args) => Ok(tracehound_cli::monitor_cli::alerts(&args)?),
         Command::Export(args) => Ok(tracehound_cli::transfer::export(&args)?),
         Command::Import(args) => Ok(tracehound_cli::transfer::import(&args)?),
         Command::Stats(args) => Ok(tracehound_cli::stats::run(&args)?),
