@@ -546,6 +546,24 @@ impl Store {
         Ok(total)
     }
 
+    /// Every tenant that has stored anything, by id.
+    pub fn tenants(&self) -> Result<Vec<TenantId>> {
+        let mut out = Vec::new();
+        for item in self.meta.iter() {
+            let (key, _) = item.into_inner()?;
+            if key.get(4..) != Some(COUNTERS.as_bytes()) {
+                continue;
+            }
+            let Some(id) = key.get(..4).and_then(|b| <[u8; 4]>::try_from(b).ok()).map(u32::from_be_bytes) else {
+                continue;
+            };
+            if id != TenantId::RESERVED.0 {
+                out.push(TenantId(id));
+            }
+        }
+        Ok(out)
+    }
+
     /// The summary of a trace, if any span of it is stored.
     pub fn trace_summary(&self, t: TenantId, trace_id: &TraceId) -> Result<Option<TraceSummary>> {
         match self.traces.get(keys::trace(t, trace_id))? {

@@ -12,6 +12,7 @@
 //!   would have, and lists what would have fired and when it would have resolved.
 
 pub mod backtest;
+pub mod live;
 pub mod metric;
 pub mod rules;
 pub mod series;
