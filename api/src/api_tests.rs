@@ -42,6 +42,7 @@ async fn readyz_answers_503_until_the_process_is_ready() {
         ready: ready.clone(),
         writer: None,
         alert_rules: Arc::new(tracehound_query::monitor::rules::RuleSet::defaults()),
+        alerts: tracehound_query::monitor::live::AlertBoard::default(),
     });
     assert_eq!(get(&api, "/readyz").await.0, StatusCode::SERVICE_UNAVAILABLE);
     ready.store(true, Ordering::Release);

@@ -25,6 +25,7 @@ fn writable(fx: &Fixture) -> Router {
         ready: Arc::new(AtomicBool::new(true)),
         writer: Some(writer),
         alert_rules: Arc::new(tracehound_query::monitor::rules::RuleSet::defaults()),
+        alerts: tracehound_query::monitor::live::AlertBoard::default(),
     })
 }
 

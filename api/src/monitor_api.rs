@@ -5,6 +5,7 @@ use axum::extract::State;
 use axum::Json;
 use tracehound_query::failing::Window;
 use tracehound_query::monitor::backtest::{self, BacktestAnswer, BacktestParams};
+use tracehound_query::monitor::live::AlertsView;
 use tracehound_query::monitor::series::{self, SeriesAnswer, SeriesParams, SeriesQuery};
 use tracehound_query::time_range::now_unix_nanos;
 use tracehound_query::ErrorBody;
@@ -57,4 +58,19 @@ pub async fn get_backtest(
     )?;
     let rules = state.alert_rules.clone();
     run_blocking(&state, move |store| backtest::backtest(store, tenant, &rules, window)).await.map(Json)
+}
+
+/// The alerts firing now, when the rules were last evaluated, and whether notifications are
+/// waiting for a receiver.
+#[utoipa::path(
+    get,
+    path = "/api/v1/alerts",
+    responses(
+        (status = 200, description = "Alerts firing now (every tenant's, for an admin; the caller's otherwise)", body = AlertsView)
+    )
+)]
+pub async fn get_alerts(State(state): State<ApiState>, Tenant(tenant): Tenant) -> Json<AlertsView> {
+    let mut view = state.alerts.snapshot();
+    view.firing.retain(|alert| alert.tenant == tenant.0);
+    Json(view)
 }

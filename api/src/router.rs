@@ -50,6 +50,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/api/v1/triage", get(triage_api::get_triage))
         .route("/api/v1/series", get(monitor_api::get_series))
         .route("/api/v1/alerts/backtest", get(monitor_api::get_backtest))
+        .route("/api/v1/alerts", get(monitor_api::get_alerts))
         .route("/metrics", get(metrics::get_metrics))
         .merge(ui::router())
         .fallback(requests_api::unrouted)
@@ -88,6 +89,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
         triage_api::get_canary,
         monitor_api::get_series,
         monitor_api::get_backtest,
+        monitor_api::get_alerts,
         export_api::get_export,
         metrics::get_metrics,
         audit_api::get_audit

@@ -29,6 +29,8 @@ pub struct ApiState {
     pub writer: Option<tracehound_store::writer::Writer>,
     /// The alert rules (`--alert-rules`, else the built-in set).
     pub alert_rules: Arc<tracehound_query::monitor::rules::RuleSet>,
+    /// The alerts firing now, as the process's evaluator last published them.
+    pub alerts: tracehound_query::monitor::live::AlertBoard,
 }
 
 /// The tenant a request reads from: its key's, as established by the access guard

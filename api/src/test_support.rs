@@ -35,6 +35,7 @@ impl Routed for Fixture {
             ready: Arc::new(AtomicBool::new(true)),
             writer: None,
             alert_rules: Arc::new(tracehound_query::monitor::rules::RuleSet::defaults()),
+            alerts: tracehound_query::monitor::live::AlertBoard::default(),
         })
     }
 }

@@ -137,6 +137,19 @@ pub struct ServeArgs {
     /// the built-in set.
     #[arg(long, env = "TRACEHOUND_ALERT_RULES")]
     alert_rules: Option<PathBuf>,
+    /// A webhook that gets alert notifications as generic JSON (repeatable).
+    #[arg(long = "alert-webhook", env = "TRACEHOUND_ALERT_WEBHOOK", value_delimiter = ',')]
+    alert_webhooks: Vec<String>,
+    /// A Slack incoming-webhook URL for alert notifications (repeatable).
+    #[arg(long = "alert-slack-webhook", env = "TRACEHOUND_ALERT_SLACK_WEBHOOK", value_delimiter = ',')]
+    alert_slack_webhooks: Vec<String>,
+    /// An Alertmanager's base URL; alerts are posted to its `/api/v2/alerts` (repeatable).
+    #[arg(long = "alertmanager-url", env = "TRACEHOUND_ALERTMANAGER_URL", value_delimiter = ',')]
+    alertmanager_urls: Vec<String>,
+    /// The server's address as people open it, for the triage links in notifications.
+    /// Default: the API address.
+    #[arg(long, env = "TRACEHOUND_PUBLIC_URL")]
+    public_url: Option<String>,
 }
 
 impl ServeArgs {
@@ -171,6 +184,23 @@ fn load_alert_rules(path: Option<&std::path::Path>) -> anyhow::Result<tracehound
     Ok(rules)
 }
 
+/// The receivers of alert notifications, from the flags; a URL that cannot be used stops
+/// the start-up naming its flag.
+fn alert_receivers(args: &ServeArgs) -> anyhow::Result<Vec<tracehound_alerts::Receiver>> {
+    use tracehound_alerts::{Receiver, ReceiverKind};
+    let mut receivers = Vec::new();
+    for (kind, flag, urls) in [
+        (ReceiverKind::Webhook, "--alert-webhook", &args.alert_webhooks),
+        (ReceiverKind::Slack, "--alert-slack-webhook", &args.alert_slack_webhooks),
+        (ReceiverKind::Alertmanager, "--alertmanager-url", &args.alertmanager_urls),
+    ] {
+        for url in urls.iter().filter(|u| !u.trim().is_empty()) {
+            receivers.push(Receiver::new(kind, url, flag)?);
+        }
+    }
+    Ok(receivers)
+}
+
 /// The log filter when `TRACEHOUND_LOG` is not set.
 const DEFAULT_LOG_FILTER: &str = "info,fjall=warn,lsm_tree=warn";
 
@@ -190,6 +220,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     tracehound_collector::self_metrics::describe();
     tracehound_store::store::describe_metrics();
     tracehound_normalize::redact::describe_metrics();
+    tracehound_alerts::engine::describe_metrics();
     if let Some(path) = &args.prices {
         let text = std::fs::read_to_string(path).with_context(|| format!("cannot read --prices {}", path.display()))?;
         let table = tracehound_query::cost::PriceTable::from_json(&text)
@@ -210,7 +241,8 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     }
     let tls = ServerTls::load(args.tls_cert.as_deref(), args.tls_key.as_deref()).await?;
     let gate = open_gate(&args)?;
-    let alert_rules = load_alert_rules(args.alert_rules.as_deref())?;
+    let alert_rules = Arc::new(load_alert_rules(args.alert_rules.as_deref())?);
+    let receivers = alert_receivers(&args)?;
     std::fs::create_dir_all(&args.data_dir)
         .with_context(|| format!("cannot create data directory {}", args.data_dir.display()))?;
     let store =
@@ -275,12 +307,27 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let http =
         serve_router(http_listener, otlp_http::router(ingest.clone(), limits), tls.clone(), stopped(stop_rx.clone()));
     let ready = Arc::new(AtomicBool::new(false));
+    let alert_board = tracehound_query::monitor::live::AlertBoard::new(&alert_rules.source, true);
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    let alert_engine = tracehound_alerts::AlertEngine::open(
+        store.clone(),
+        tracehound_alerts::EngineConfig {
+            rules: alert_rules.clone(),
+            receivers,
+            public_url: args.public_url.clone().unwrap_or_else(|| format!("{scheme}://{}", args.api_addr)),
+            state_file: tracehound_alerts::StateFile::new(args.data_dir.join("alerts").join("state.json")),
+            board: alert_board.clone(),
+            timeout: std::time::Duration::from_secs(10),
+        },
+    )
+    .context("cannot open the alert state")?;
     let api_state = tracehound_api::ApiState {
         store: store.clone(),
         ready: ready.clone(),
         search: Some(search),
         writer: Some(api_writer),
-        alert_rules: Arc::new(alert_rules),
+        alert_rules: alert_rules.clone(),
+        alerts: alert_board.clone(),
     };
     let access = tracehound_api::AccessState { gate: gate.clone(), store: store.clone(), cookie_secure: tls.is_some() };
     let api_router = tracehound_api::secure(tracehound_api::router(api_state), access.clone());
@@ -294,8 +341,9 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let grpc_task = tokio::spawn(grpc);
     let http_task = tokio::spawn(http);
     let api_task = tokio::spawn(api);
+    // Alerts read what ingest stored, on tasks of their own: never on the ingest path.
+    let alerts_task = tokio::spawn(alert_engine.run(stop_rx.clone()));
     ready.store(true, Ordering::SeqCst);
-    let scheme = if tls.is_some() { "https" } else { "http" };
     tracing::info!(
         otlp_grpc = %args.otlp_grpc_addr,
         otlp_http = %args.otlp_http_addr,
@@ -316,6 +364,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     grpc_task.await?.context("OTLP/gRPC server failed")?;
     http_task.await?.context("OTLP/HTTP server failed")?;
     api_task.await?.context("API server failed")?;
+    alerts_task.await?;
     // The receivers are gone, so the last writer handle goes with `ingest`; the thread
     // then drains what is queued and stops.
     drop(ingest);
