@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use tokio::sync::{watch, Mutex, Notify};
 use tracehound_query::monitor::live::{firing_now, Alert, AlertBoard};
+use tracehound_query::monitor::quality::{quality_now, QualityRow};
 use tracehound_query::monitor::rules::RuleSet;
 use tracehound_query::time_range::now_unix_nanos;
 use tracehound_query::timestamp::format_rfc3339;
@@ -40,6 +41,13 @@ pub struct EngineConfig {
     pub board: AlertBoard,
     /// How long one delivery attempt may take.
     pub timeout: Duration,
+}
+
+/// What one evaluation found, per tenant.
+#[derive(Debug, Default)]
+struct Evaluated {
+    firing: Vec<(u32, Vec<Alert>)>,
+    quality: Vec<(u32, Vec<QualityRow>)>,
 }
 
 /// Why live alerting could not start.
@@ -139,10 +147,11 @@ impl AlertEngine {
         let store = self.store.clone();
         let rules = self.config.rules.clone();
         let now = now_unix_nanos();
-        let found = tokio::task::spawn_blocking(move || -> Result<Vec<(u32, Vec<Alert>)>, QueryError> {
-            let mut out = Vec::new();
+        let found = tokio::task::spawn_blocking(move || -> Result<Evaluated, QueryError> {
+            let mut out = Evaluated::default();
             for tenant in store.tenants()? {
-                out.push((tenant.0, firing_now(&store, tenant, &rules, now)?));
+                out.firing.push((tenant.0, firing_now(&store, tenant, &rules, now)?));
+                out.quality.push((tenant.0, quality_now(&store, tenant, now)?));
             }
             Ok(out)
         })
@@ -159,9 +168,10 @@ impl AlertEngine {
             }
         };
         metrics::counter!("tracehound_alert_evaluations_total", "outcome" => "ok").increment(1);
+        self.config.board.set_quality(found.quality);
         let receivers: Vec<String> = self.config.receivers.iter().map(|r| r.name().to_string()).collect();
         let mut changed = false;
-        for (tenant, firing) in found {
+        for (tenant, firing) in found.firing {
             changed |= state.apply(tenant, firing, now, &receivers);
         }
         if changed {

@@ -66,12 +66,17 @@ pub async fn get_metrics(State(state): State<ApiState>) -> Response {
     let Some(handle) = HANDLE.get() else {
         return (StatusCode::SERVICE_UNAVAILABLE, "metrics are not enabled in this process").into_response();
     };
+    let quality = state.alerts.quality();
     let refreshed = tokio::task::spawn_blocking(move || refresh_gauges(&state)).await;
     if refreshed.is_err() {
         return (StatusCode::INTERNAL_SERVER_ERROR, "reading the store for metrics failed").into_response();
     }
     handle.run_upkeep();
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], handle.render()).into_response()
+    // Quality gauges are rendered from the last evaluation's rows as they are, not kept in
+    // the recorder, so a version value no longer live leaves no stale series behind.
+    let mut text = handle.render();
+    text.push_str(&tracehound_query::monitor::quality::render_prometheus(&quality));
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()
 }
 
 fn refresh_gauges(state: &ApiState) {

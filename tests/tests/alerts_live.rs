@@ -226,3 +226,37 @@ fn alerts_are_evaluated_without_receivers_and_the_answer_says_what_fires() {
         std::thread::sleep(Duration::from_millis(200));
     }
 }
+
+#[test]
+fn prometheus_reads_quality_gauges_per_service_with_help_and_type() {
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("rules.toml");
+    std::fs::write(&rules, RULES).unwrap();
+    let server = Server::start_with(&dir.path().join("data"), &["--alert-rules", rules.to_str().unwrap()]);
+    let now = now_nanos();
+    traffic(&server, "baseline", 60, now - 70_000_000_000, now - 12_000_000_000, false);
+    traffic(&server, "breach_", 20, now - 4_000_000_000, now - 500_000_000, true);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let line = loop {
+        let text = server.client().get(server.api("/metrics")).send().unwrap().text().unwrap();
+        if let Some(line) =
+            text.lines().find(|l| l.starts_with("tracehound_quality_failing_share{tenant=\"0\",by=\"all\""))
+        {
+            let value: f64 = line.rsplit(' ').next().unwrap().parse().unwrap();
+            if value > 0.0 {
+                assert!(text.contains("# TYPE tracehound_quality_failing_share gauge"), "{text}");
+                assert!(text.contains("# HELP tracehound_quality_suspect_share "), "{text}");
+                let per_service = text
+                    .lines()
+                    .filter(|l| l.starts_with("tracehound_quality_requests{tenant=\"0\",by=\"service\","))
+                    .count();
+                assert_eq!(per_service, 1, "one service, one row: {text}");
+                break line.to_string();
+            }
+        }
+        assert!(Instant::now() < deadline, "no quality gauge: {text}");
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    let value: f64 = line.rsplit(' ').next().unwrap().parse().unwrap();
+    assert!((value - 0.25).abs() < 1e-9, "20 failing of 80: {line}");
+}

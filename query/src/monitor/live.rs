@@ -15,6 +15,7 @@ use tracehound_store::{Store, TenantId};
 use utoipa::ToSchema;
 
 use super::backtest::{backtest, Firing};
+use super::quality::QualityRow;
 use super::rules::RuleSet;
 use crate::error::QueryError;
 use crate::failing::Window;
@@ -81,17 +82,31 @@ pub struct AlertsView {
     pub last_evaluation_error: Option<String>,
 }
 
-/// The alerts as the evaluator last published them, for the API to read.
+/// The alerts and the quality rows as the evaluator last published them, for the API to read.
 #[derive(Debug, Clone, Default)]
 pub struct AlertBoard {
     view: Arc<RwLock<AlertsView>>,
+    quality: Arc<RwLock<TenantRows>>,
 }
+
+/// Quality rows per tenant id.
+pub type TenantRows = Vec<(u32, Vec<QualityRow>)>;
 
 impl AlertBoard {
     /// A board that says nothing is evaluated yet.
     pub fn new(rules_source: &str, evaluating: bool) -> AlertBoard {
         let view = AlertsView { evaluating, rules_source: rules_source.to_string(), ..AlertsView::default() };
-        AlertBoard { view: Arc::new(RwLock::new(view)) }
+        AlertBoard { view: Arc::new(RwLock::new(view)), quality: Arc::default() }
+    }
+
+    /// Every tenant's quality rows, as last evaluated.
+    pub fn quality(&self) -> TenantRows {
+        self.quality.read().map(|q| q.clone()).unwrap_or_else(|poisoned| poisoned.into_inner().clone())
+    }
+
+    /// Replaces the quality rows.
+    pub fn set_quality(&self, rows: TenantRows) {
+        *self.quality.write().unwrap_or_else(|poisoned| poisoned.into_inner()) = rows;
     }
 
     /// What was last published.

@@ -14,6 +14,7 @@
 pub mod backtest;
 pub mod live;
 pub mod metric;
+pub mod quality;
 pub mod rules;
 pub mod series;
 
