@@ -41,7 +41,7 @@ pub enum Access {
 /// Where the binary mounts the MCP tools.
 const MCP_PATH: &str = "/mcp";
 const PAGE_PREFIXES: &[&str] = &["/r/", "/s/"];
-const PAGES: &[&str] = &["/", "/search", "/failing", "/versions", "/postmortem"];
+const PAGES: &[&str] = &["/", "/search", "/failing", "/versions", "/postmortem", "/triage", "/monitor"];
 /// Reads of evidence, recorded in the audit trail.
 const AUDITED: &[&str] = &[
     "/api/v1/lookup/",
@@ -262,7 +262,7 @@ mod tests {
 
     #[test]
     fn pages_need_a_sign_in() {
-        for path in ["/", "/r/req_1", "/s/sess", "/search", "/postmortem"] {
+        for path in ["/", "/r/req_1", "/s/sess", "/search", "/postmortem", "/triage", "/monitor"] {
             assert_eq!(access_of(&Method::GET, path), Access::Page, "{path}");
         }
     }

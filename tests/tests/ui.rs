@@ -356,6 +356,31 @@ fn the_triage_page_shows_the_verdict_beside_the_series_with_the_onset() {
     );
 }
 
+#[test]
+fn the_monitor_page_charts_the_series_marks_firings_and_changes_and_a_drag_opens_triage() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start_with(dir.path(), &["--retention-days", "0"]);
+    let scenario_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/scenarios/infra-retrieval");
+    let manifest: Value =
+        serde_json::from_str(&std::fs::read_to_string(scenario_dir.join("manifest.json")).unwrap()).unwrap();
+    for batch in manifest["batches"].as_array().unwrap() {
+        let body = std::fs::read(scenario_dir.join(batch["file"].as_str().unwrap())).unwrap();
+        assert!(common::otlp::post_protobuf(&server, body).status().is_success());
+    }
+    scenario(
+        &server,
+        "ui_monitor.py",
+        &[
+            ("--since", "2026-10-01T00:00:00Z"),
+            ("--until", "2026-10-01T03:30:00Z"),
+            ("--by", "index_version"),
+            ("--values", "idx-2026-09-14,idx-2026-10-01"),
+            ("--rule", "quality_shift"),
+            ("--change", "idx-2026-10-01"),
+        ],
+    );
+}
+
 /// The prompt versions of the fixtures' normal run and of their incident run.
 fn prompt_versions() -> (String, String) {
     let runs = manifest(&fixture_dirs()[0])["runs"].clone();

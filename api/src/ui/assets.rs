@@ -26,6 +26,15 @@ pub const ASSETS: &[Asset] = &[
     Asset { name: "pages.js", content_type: JS, body: include_str!("../../assets/pages.js") },
     Asset { name: "evidence.js", content_type: JS, body: include_str!("../../assets/evidence.js") },
     Asset { name: "triage.js", content_type: JS, body: include_str!("../../assets/triage.js") },
+    Asset { name: "monitor.js", content_type: JS, body: include_str!("../../assets/monitor.js") },
+    // uPlot 1.6.32 (MIT, api/assets/vendor/uPlot.LICENSE), as published on npm: the monitor's
+    // chart library, served from the binary so the page loads nothing from elsewhere.
+    Asset { name: "uplot.js", content_type: JS, body: include_str!("../../assets/vendor/uPlot.iife.min.js") },
+    Asset {
+        name: "uplot.css",
+        content_type: "text/css; charset=utf-8",
+        body: include_str!("../../assets/vendor/uPlot.min.css"),
+    },
     Asset { name: "main.js", content_type: JS, body: include_str!("../../assets/main.js") },
     Asset { name: "favicon.svg", content_type: "image/svg+xml", body: include_str!("../../assets/favicon.svg") },
 ];

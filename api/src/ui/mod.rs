@@ -25,6 +25,7 @@ pub fn router<S: Clone + Send + Sync + 'static>() -> Router<S> {
         .route("/versions", get(pages::versions))
         .route("/postmortem", get(pages::postmortem))
         .route("/triage", get(pages::triage))
+        .route("/monitor", get(pages::monitor))
         .route("/assets/{name}", get(assets::serve))
 }
 

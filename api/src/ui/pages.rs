@@ -26,6 +26,8 @@ pub enum Page {
     Postmortem,
     /// `/triage`: the verdict beside the quality series.
     Triage,
+    /// `/monitor`: quality series with version changes and alert firings.
+    Monitor,
 }
 
 impl Page {
@@ -40,6 +42,7 @@ impl Page {
             Page::Versions => "versions",
             Page::Postmortem => "postmortem",
             Page::Triage => "triage",
+            Page::Monitor => "monitor",
         }
     }
 
@@ -54,6 +57,7 @@ impl Page {
             Page::Versions => "What changed · Tracehound",
             Page::Postmortem => "Postmortem · Tracehound",
             Page::Triage => "Triage · Tracehound",
+            Page::Monitor => "Monitor · Tracehound",
         }
     }
 
@@ -105,4 +109,9 @@ pub async fn postmortem() -> Response {
 /// `GET /triage`.
 pub async fn triage() -> Response {
     answer(Page::Triage)
+}
+
+/// `GET /monitor`.
+pub async fn monitor() -> Response {
+    answer(Page::Monitor)
 }
