@@ -55,6 +55,7 @@ const AUDITED: &[&str] = &[
     "/api/v1/versions",
     "/api/v1/export",
     "/api/v1/canary",
+    "/api/v1/shadow",
     "/api/v1/triage",
     // Tempo's API (Grafana) reads the same evidence.
     "/api/traces/",

@@ -29,6 +29,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/api/v1/search", get(requests_api::search_requests))
         .route("/api/v1/export", get(export_api::get_export))
         .route("/api/v1/canary", get(triage_api::get_canary))
+        .route("/api/v1/shadow", get(triage_api::get_shadow))
         // Tempo's HTTP API, for Grafana's Tempo data source (`api/src/tempo_api.rs`).
         .route("/api/echo", get(tempo_api::echo))
         .route("/api/traces/{id}", get(tempo_api::trace_v1))
@@ -87,6 +88,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
         evidence_api::get_postmortem,
         triage_api::get_triage,
         triage_api::get_canary,
+        triage_api::get_shadow,
         monitor_api::get_series,
         monitor_api::get_backtest,
         monitor_api::get_alerts,

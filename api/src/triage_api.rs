@@ -4,6 +4,7 @@ use axum::extract::State;
 use axum::Json;
 use tracehound_query::canary::{self, CanaryAnswer, CanaryParams};
 use tracehound_query::failing::Window;
+use tracehound_query::shadow::{self, ShadowAnswer, ShadowParams};
 use tracehound_query::time_range::{now_unix_nanos, parse_time_bound};
 use tracehound_query::triage::{self, Triage, TriageParams, DEFAULT_WINDOW_NANOS};
 use tracehound_query::ErrorBody;
@@ -59,4 +60,23 @@ pub async fn get_canary(
     ApiQuery(params): ApiQuery<CanaryParams>,
 ) -> Result<Json<CanaryAnswer>, ApiError> {
     run_blocking(&state, move |store| canary::canary(store, tenant, &params, now_unix_nanos())).await.map(Json)
+}
+
+/// Shadow verdict: every shadow request (one naming the request it shadows, by attribute or
+/// link) paired with its primary, and the canary's triggers judged pair by pair.
+#[utoipa::path(
+    get,
+    path = "/api/v1/shadow",
+    params(ShadowParams),
+    responses(
+        (status = 200, description = "promote, hold or rollback, with each trigger's paired evidence", body = ShadowAnswer),
+        (status = 400, description = "A parameter cannot be read", body = ErrorBody)
+    )
+)]
+pub async fn get_shadow(
+    State(state): State<ApiState>,
+    Tenant(tenant): Tenant,
+    ApiQuery(params): ApiQuery<ShadowParams>,
+) -> Result<Json<ShadowAnswer>, ApiError> {
+    run_blocking(&state, move |store| shadow::shadow(store, tenant, &params, now_unix_nanos())).await.map(Json)
 }

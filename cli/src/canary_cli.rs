@@ -5,7 +5,8 @@ use std::io::Write;
 use crate::cli::DEFAULT_API_URL;
 use crate::client::{ApiClient, CliError};
 use crate::text::{one_line, to_stdout};
-use tracehound_query::canary::{CanaryAnswer, TriggerState, Verdict};
+use tracehound_query::canary::{CanaryAnswer, Trigger, TriggerState, Verdict};
+use tracehound_query::shadow::ShadowAnswer;
 
 /// `canary`: a candidate version value against its baseline on the rollback triggers.
 #[derive(Debug, Clone, clap::Args)]
@@ -61,11 +62,7 @@ pub fn run_canary(args: &CanaryArgs, out: &mut impl Write) -> Result<(), CliErro
 
 /// The verdict, then one line per trigger.
 pub fn render(a: &CanaryAnswer, out: &mut impl Write) -> std::io::Result<()> {
-    let verdict = match a.verdict {
-        Verdict::Promote => "PROMOTE",
-        Verdict::Hold => "HOLD",
-        Verdict::Rollback => "ROLLBACK",
-    };
+    let verdict = verdict_word(a.verdict);
     let n = |cohort: &str| a.metrics.get(cohort).map_or(0, |m| m.requests);
     writeln!(
         out,
@@ -78,7 +75,20 @@ pub fn render(a: &CanaryAnswer, out: &mut impl Write) -> std::io::Result<()> {
         a.window.since,
         a.window.until
     )?;
-    for t in &a.triggers {
+    render_triggers(&a.triggers, a.confidence, out)
+}
+
+fn verdict_word(verdict: Verdict) -> &'static str {
+    match verdict {
+        Verdict::Promote => "PROMOTE",
+        Verdict::Hold => "HOLD",
+        Verdict::Rollback => "ROLLBACK",
+    }
+}
+
+/// One line per trigger, then the confidence they were decided at.
+fn render_triggers(triggers: &[Trigger], confidence: f64, out: &mut impl Write) -> std::io::Result<()> {
+    for t in triggers {
         let state = match t.state {
             TriggerState::Fired => "FIRED ",
             TriggerState::Passed => "passed",
@@ -86,5 +96,50 @@ pub fn render(a: &CanaryAnswer, out: &mut impl Write) -> std::io::Result<()> {
         };
         writeln!(out, "  {state}  {:<28} {}", one_line(&t.name), one_line(&t.detail))?;
     }
-    writeln!(out, "  (each decided at {:.1}% confidence, Bonferroni over the triggers)", a.confidence * 100.0)
+    writeln!(out, "  (each decided at {:.1}% confidence, Bonferroni over the triggers)", confidence * 100.0)
+}
+
+/// `shadow`: shadow requests against the requests they shadow, pair by pair.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ShadowArgs {
+    /// Window start: an age (6h, 2d) or an RFC 3339 timestamp.
+    #[arg(long, default_value = "24h")]
+    pub since: String,
+    /// Window end. Default: now.
+    #[arg(long)]
+    pub until: Option<String>,
+    /// Print the API's JSON answer.
+    #[arg(long)]
+    pub json: bool,
+    /// Base URL of the Tracehound API.
+    #[arg(long, env = "TRACEHOUND_API_URL", default_value = DEFAULT_API_URL)]
+    pub api_url: String,
+}
+
+/// Runs `shadow`, writing to stdout.
+pub fn shadow(args: &ShadowArgs) -> Result<(), CliError> {
+    to_stdout(|out| run_shadow(args, out))
+}
+
+/// Fetches the shadow verdict and writes it as text or JSON.
+pub fn run_shadow(args: &ShadowArgs, out: &mut impl Write) -> Result<(), CliError> {
+    let mut query = vec![("since", args.since.as_str())];
+    query.extend(args.until.as_deref().map(|until| ("until", until)));
+    let body = ApiClient::new(&args.api_url)?.get_text("shadow", &query)?;
+    if args.json {
+        writeln!(out, "{}", body.trim_end())?;
+        return Ok(());
+    }
+    let a: ShadowAnswer = serde_json::from_str(&body).map_err(|e| CliError::Decode(e.to_string()))?;
+    writeln!(
+        out,
+        "{}: {} shadow requests paired with their primaries ({} unpaired), {} to {}",
+        verdict_word(a.verdict),
+        a.pairs,
+        a.unpaired,
+        a.window.since,
+        a.window.until
+    )?;
+    render_triggers(&a.triggers, a.confidence, out)?;
+    Ok(())
 }

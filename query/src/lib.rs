@@ -20,6 +20,7 @@ pub mod postmortem;
 pub mod postmortem_md;
 pub mod search;
 pub mod search_syntax;
+pub mod shadow;
 pub mod stats;
 pub mod tempo;
 pub mod text;

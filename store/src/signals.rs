@@ -75,7 +75,17 @@ pub struct Signals {
     /// Low-cardinality string attributes of the root span, and of its resource (`resource.` prefix).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub attributes: BTreeMap<String, String>,
+    /// The request or trace id this request shadows, when a span names one: an attribute of
+    /// [`SHADOW_OF_KEYS`], else a link whose type (an attribute of [`LINK_TYPE_KEYS`]) is
+    /// `shadow_of` (the link's trace id).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shadow_of: Option<String>,
 }
+
+/// Attributes naming the request a shadow request shadows (its request id or trace id).
+pub const SHADOW_OF_KEYS: &[&str] = &["tracehound.shadow_of", "shadow_of", "app.shadow_of"];
+/// Link attributes giving the link's type; `shadow_of` marks the link to the primary.
+pub const LINK_TYPE_KEYS: &[&str] = &["tracehound.link.type", "link.type"];
 
 /// One tool call's name and how long it took.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -141,6 +151,9 @@ impl Signals {
                 self.hit_max_tokens |= limit > 0 && output >= limit;
             }
         }
+        if self.shadow_of.is_none() {
+            self.shadow_of = shadow_target(span);
+        }
         if is_root {
             self.attributes.clear();
             add_attributes(&mut self.attributes, "resource.", &span.raw.resource);
@@ -183,6 +196,23 @@ impl Signals {
     }
 }
 
+/// The primary a span says its request shadows: by attribute, else by a typed link.
+fn shadow_target(span: &Span) -> Option<String> {
+    let text = |attributes: &[KeyValue], keys: &[&str]| {
+        attributes.iter().filter(|kv| keys.contains(&kv.key.as_str())).find_map(|kv| match &kv.value {
+            Some(AttrValue::Str(s)) if !s.trim().is_empty() => Some(s.trim().to_string()),
+            _ => None,
+        })
+    };
+    text(&span.raw.attributes, SHADOW_OF_KEYS).or_else(|| {
+        span.raw
+            .links
+            .iter()
+            .find(|link| text(&link.attributes, LINK_TYPE_KEYS).is_some_and(|t| t == "shadow_of"))
+            .map(|link| link.trace_id.to_ascii_lowercase())
+    })
+}
+
 fn add_attributes(out: &mut BTreeMap<String, String>, prefix: &str, attributes: &[KeyValue]) {
     for kv in attributes {
         if out.len() >= MAX_ATTRIBUTES {
@@ -219,4 +249,36 @@ fn is_not_a_category(key: &str) -> bool {
         || key.contains("fingerprint")
         || key.contains("url")
         || key.contains("path")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::SpanLink;
+
+    fn text(key: &str, value: &str) -> KeyValue {
+        KeyValue { key: key.into(), value: Some(AttrValue::Str(value.into())) }
+    }
+
+    #[test]
+    fn a_span_naming_its_primary_by_attribute_marks_a_shadow() {
+        let mut span = Span::default();
+        span.raw.attributes.push(text("tracehound.shadow_of", " req-42 "));
+        assert_eq!(shadow_target(&span).as_deref(), Some("req-42"));
+    }
+
+    #[test]
+    fn a_link_typed_shadow_of_marks_a_shadow_of_the_linked_trace() {
+        let mut span = Span::default();
+        let link = |kind: &str, trace: &str| SpanLink {
+            trace_id: trace.into(),
+            span_id: "00f067aa0ba902b7".into(),
+            trace_state: String::new(),
+            attributes: vec![text("link.type", kind)],
+        };
+        span.raw.links.push(link("follows_from", "AAAA"));
+        assert_eq!(shadow_target(&span), None, "a link of another type is not a shadow");
+        span.raw.links.push(link("shadow_of", "4BF92F3577B34DA6A3CE929D0E0E4736"));
+        assert_eq!(shadow_target(&span).as_deref(), Some("4bf92f3577b34da6a3ce929d0e0e4736"));
+    }
 }

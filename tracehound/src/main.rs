@@ -35,6 +35,8 @@ enum Command {
     Triage(tracehound_cli::triage_cli::TriageArgs),
     /// Promote, hold or rollback: a candidate version value against its baseline (`tracehound canary --dimension prompt_version --candidate v8 --baseline v7`).
     Canary(tracehound_cli::canary_cli::CanaryArgs),
+    /// Shadow requests against the requests they shadow, pair by pair (`tracehound shadow --since 6h`).
+    Shadow(tracehound_cli::canary_cli::ShadowArgs),
     /// One quality metric over time as a sparkline per series (`tracehound series --metric suspect_share --by prompt_version --since 24h`).
     Series(tracehound_cli::monitor_cli::SeriesArgs),
     /// Alert rules: `tracehound alerts backtest --since 24h` replays them over stored history.
@@ -78,6 +80,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Postmortem(args) => Ok(tracehound_cli::evidence_cli::postmortem(&args)?),
         Command::Triage(args) => Ok(tracehound_cli::triage_cli::triage(&args)?),
         Command::Canary(args) => Ok(tracehound_cli::canary_cli::canary(&args)?),
+        Command::Shadow(args) => Ok(tracehound_cli::canary_cli::shadow(&args)?),
         Command::Series(args) => Ok(tracehound_cli::monitor_cli::series(&args)?),
         Command::Alerts(args) => Ok(tracehound_cli::monitor_cli::alerts(&args)?),
         Command::Export(args) => Ok(tracehound_cli::transfer::export(&args)?),
