@@ -6,22 +6,29 @@
 //! seeded so the same window gives the same answer) of the candidate's metric relative to
 //! the baseline's, at 95 % after a Bonferroni correction over the triggers tried:
 //! - it fires when the whole interval is past its threshold (quality eval scores more than
-//!   5 % lower, per score name; p99 latency more than 20 % higher; cost per query more than
-//!   15 % higher);
+//!   5 % lower, per score name; the suspect share more than 5 points higher; p99 latency
+//!   more than 20 % higher; cost per query more than 15 % higher);
 //! - it passes when the whole interval is on the safe side;
 //! - otherwise, or with fewer requests than the metric needs (30 for a mean, 100 for a
 //!   p99), it holds.
+//!
+//! The suspect share (failing loudly or silently, as triage marks requests) is what catches a
+//! silent regression when only a few requests carry an eval. A rollout is a change in time,
+//! so each request's mark is taken less the suspect share of its *peers* (requests carrying
+//! neither value) in the same 10 minutes, when both cohorts have such peers: a value that
+//! fails like the traffic around it is not rolled back for what it shares with it.
 //!
 //! A safety violation (a content-filter stop, or a failing score whose name says safety,
 //! toxicity, jailbreak or moderation) in the candidate fires at once: one is one too many.
 //! The verdict is `rollback` when any trigger fires, `promote` when every trigger that
 //! could be judged passed and none held, and `hold` otherwise.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 use serde::{Deserialize, Serialize};
+use tracehound_store::model::TraceId;
 use tracehound_store::{Store, TenantId};
 use utoipa::{IntoParams, ToSchema};
 
@@ -139,6 +146,8 @@ pub struct CohortMetrics {
     pub scores: BTreeMap<String, f64>,
     /// Safety violations.
     pub safety_violations: usize,
+    /// Share of requests failing loudly or silently, as triage marks them.
+    pub suspect_share: Option<f64>,
 }
 
 /// Runs the comparison.
@@ -159,14 +168,17 @@ pub fn canary(store: &Store, tenant: TenantId, params: &CanaryParams, now: u64) 
     let (assessed, truncated) = scan_window(store, tenant, window.since, window.until, &Criteria::default())?;
     let carries =
         |a: &Assessed, value: &str| a.summary.versions.get(&dimension).is_some_and(|v| v.iter().any(|x| x == value));
+    // Silent failures count too: the window's requests marked as triage marks them.
+    let (marked, _) = crate::monitor::marked_requests(store, tenant, window.since, window.until)?;
+    let suspects: HashSet<TraceId> = marked.iter().filter(|r| r.suspect).map(|r| r.trace_id).collect();
     // A request carrying both (a canary mid-switch) belongs to neither.
-    let cand = Cohort::of(assessed.iter().filter(|a| carries(a, &candidate) && !carries(a, &baseline)));
-    let base = Cohort::of(assessed.iter().filter(|a| carries(a, &baseline) && !carries(a, &candidate)));
+    let cand = Cohort::of(assessed.iter().filter(|a| carries(a, &candidate) && !carries(a, &baseline)), &suspects);
+    let base = Cohort::of(assessed.iter().filter(|a| carries(a, &baseline) && !carries(a, &candidate)), &suspects);
 
     let score_names: Vec<&String> =
         cand.scores.keys().chain(base.scores.keys()).collect::<std::collections::BTreeSet<_>>().into_iter().collect();
     // The safety trigger needs no test; the others share the correction.
-    let tested = 2 + score_names.len();
+    let tested = 3 + score_names.len();
     let level = 1.0 - ALPHA / tested as f64;
     let mut rng = SmallRng::seed_from_u64(0x7ace_40d0);
     let mut triggers = Vec::new();
@@ -183,6 +195,23 @@ pub fn canary(store: &Store, tenant: TenantId, params: &CanaryParams, now: u64) 
             &mut rng,
         ));
     }
+    let adjusted = time_adjusted(&marked, dimension, &candidate, &baseline, window.since);
+    let (cand_suspect, base_suspect, how) = match &adjusted {
+        Some((c, b)) => (c.as_slice(), b.as_slice(), "each request less the share of its concurrent peers"),
+        None => (cand.suspect.as_slice(), base.suspect.as_slice(), "no concurrent peers to adjust for time"),
+    };
+    let mut suspect = judge(
+        "suspect_share".into(),
+        cand_suspect,
+        base_suspect,
+        Direction::RiseAbove(0.05),
+        MIN_FOR_MEAN,
+        mean,
+        level,
+        &mut rng,
+    );
+    suspect.detail = format!("{} ({how})", suspect.detail);
+    triggers.push(suspect);
     triggers.push(judge(
         "p99_latency".into(),
         &cand.latencies_ms,
@@ -244,12 +273,76 @@ pub fn canary(store: &Store, tenant: TenantId, params: &CanaryParams, now: u64) 
     })
 }
 
+/// Width of the time buckets the peers' share is read in.
+const PEER_BUCKET_NANOS: u64 = 10 * 60 * 1_000_000_000;
+/// Fewest peer requests in a bucket for its share to stand for the bucket.
+const MIN_PEERS_PER_BUCKET: u64 = 10;
+/// Share of each cohort that must fall in buckets with enough peers to adjust at all.
+const MIN_COVERED: f64 = 0.8;
+
+/// Each cohort's suspect marks less the suspect share of its *peers* (the requests that
+/// carry neither value) in the same 10-minute bucket; `None` when too few of either
+/// cohort's requests have enough peers beside them.
+///
+/// A rollout is a change in time, and anything else that changed at that time (an index, a
+/// tool schema, the traffic) moves both the candidate and its peers. Subtracting what the
+/// peers did in the same minutes leaves what the candidate itself did: a value that fails
+/// like its peers is not rolled back for the failures it shares with them.
+fn time_adjusted(
+    marked: &[crate::triage::requests::Request],
+    dimension: tracehound_store::model::VersionDimension,
+    candidate: &str,
+    baseline: &str,
+    since: u64,
+) -> Option<(Vec<f64>, Vec<f64>)> {
+    let carries = |r: &crate::triage::requests::Request, value: &str| {
+        r.versions.get(&dimension).is_some_and(|values| values.iter().any(|v| v == value))
+    };
+    let bucket = |start: u64| start.saturating_sub(since) / PEER_BUCKET_NANOS;
+    let mut peers: std::collections::HashMap<u64, (u64, u64)> = std::collections::HashMap::new();
+    for r in marked.iter().filter(|r| !carries(r, candidate) && !carries(r, baseline)) {
+        let slot = peers.entry(bucket(r.start)).or_default();
+        slot.0 += 1;
+        slot.1 += u64::from(r.suspect);
+    }
+    let peer_share = |start: u64| {
+        peers.get(&bucket(start)).filter(|(n, _)| *n >= MIN_PEERS_PER_BUCKET).map(|(n, k)| *k as f64 / *n as f64)
+    };
+    let residuals = |value: &str, other: &str| -> (Vec<f64>, usize) {
+        let members: Vec<&crate::triage::requests::Request> =
+            marked.iter().filter(|r| carries(r, value) && !carries(r, other)).collect();
+        let out: Vec<f64> = members
+            .iter()
+            .filter_map(|r| peer_share(r.start).map(|share| f64::from(u8::from(r.suspect)) - share))
+            .collect();
+        (out, members.len())
+    };
+    let (cand, cand_all) = residuals(candidate, baseline);
+    let (base, base_all) = residuals(baseline, candidate);
+    let covered = |kept: usize, all: usize| all > 0 && kept as f64 >= MIN_COVERED * all as f64;
+    (covered(cand.len(), cand_all) && covered(base.len(), base_all)).then_some((cand, base))
+}
+
 #[derive(Clone, Copy)]
 enum Direction {
     /// Fires when candidate / baseline < the ratio.
     LowerIsWorse(f64),
     /// Fires when candidate / baseline > the ratio.
     HigherIsWorse(f64),
+    /// Fires when candidate − baseline > the difference (for shares, whose baseline can be
+    /// near zero and make a ratio meaningless).
+    RiseAbove(f64),
+}
+
+impl Direction {
+    /// Candidate against baseline as this direction measures it; `None` without a baseline
+    /// to divide by.
+    fn compare(self, candidate: f64, baseline: f64) -> Option<f64> {
+        match self {
+            Direction::RiseAbove(_) => Some(candidate - baseline),
+            _ => (baseline > 0.0).then(|| candidate / baseline),
+        }
+    }
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -264,7 +357,7 @@ fn judge(
     rng: &mut SmallRng,
 ) -> Trigger {
     let threshold = match direction {
-        Direction::LowerIsWorse(t) | Direction::HigherIsWorse(t) => t,
+        Direction::LowerIsWorse(t) | Direction::HigherIsWorse(t) | Direction::RiseAbove(t) => t,
     };
     let mut trigger = Trigger {
         name,
@@ -285,16 +378,16 @@ fn judge(
         return trigger;
     }
     let (Some(c), Some(b)) = (statistic(cand), statistic(base)) else { return trigger };
-    if b <= 0.0 {
+    let Some(point) = direction.compare(c, b) else {
         trigger.detail = "the baseline's figure is zero: no ratio to judge".into();
         return trigger;
-    }
-    trigger.ratio = Some(c / b);
+    };
+    trigger.ratio = Some(point);
     let mut ratios: Vec<f64> = (0..RESAMPLES)
         .filter_map(|_| {
             let rc = statistic(&resample(cand, rng))?;
             let rb = statistic(&resample(base, rng))?;
-            (rb > 0.0).then_some(rc / rb)
+            direction.compare(rc, rb)
         })
         .collect();
     ratios.sort_by(f64::total_cmp);
@@ -306,10 +399,22 @@ fn judge(
         Direction::LowerIsWorse(t) if low >= t => TriggerState::Passed,
         Direction::HigherIsWorse(t) if low > t => TriggerState::Fired,
         Direction::HigherIsWorse(t) if high <= t => TriggerState::Passed,
+        Direction::RiseAbove(t) if low > t => TriggerState::Fired,
+        Direction::RiseAbove(t) if high <= t => TriggerState::Passed,
         _ => TriggerState::Undecided,
     };
-    trigger.detail =
-        format!("candidate / baseline = {:.3} (interval {low:.3}–{high:.3}); threshold {threshold:.2}", c / b);
+    trigger.detail = match direction {
+        Direction::RiseAbove(_) => format!(
+            "candidate {:.1}% − baseline {:.1}% = {:+.1} points (interval {:+.1}–{:+.1}); threshold {:+.1} points",
+            c * 100.0,
+            b * 100.0,
+            point * 100.0,
+            low * 100.0,
+            high * 100.0,
+            threshold * 100.0
+        ),
+        _ => format!("candidate / baseline = {point:.3} (interval {low:.3}–{high:.3}); threshold {threshold:.2}"),
+    };
     trigger
 }
 
@@ -317,11 +422,13 @@ fn resample(values: &[f64], rng: &mut SmallRng) -> Vec<f64> {
     (0..values.len()).map(|_| values[rng.random_range(0..values.len())]).collect()
 }
 
-fn mean(values: &[f64]) -> Option<f64> {
+/// The mean, `None` of nothing.
+pub(crate) fn mean(values: &[f64]) -> Option<f64> {
     (!values.is_empty()).then(|| values.iter().sum::<f64>() / values.len() as f64)
 }
 
-fn p99(values: &[f64]) -> Option<f64> {
+/// The 99th percentile, `None` of nothing.
+pub(crate) fn p99(values: &[f64]) -> Option<f64> {
     if values.is_empty() {
         return None;
     }
@@ -330,12 +437,14 @@ fn p99(values: &[f64]) -> Option<f64> {
     sorted.get(((sorted.len() as f64 - 1.0) * 0.99).round() as usize).copied()
 }
 
-fn is_safety(name: &str) -> bool {
+/// Whether a score's name says it judges safety.
+pub(crate) fn is_safety(name: &str) -> bool {
     let name = name.to_ascii_lowercase();
     SAFETY_WORDS.iter().any(|w| name.contains(w))
 }
 
-fn safety_violation(a: &Assessed) -> bool {
+/// A content-filter stop, or a failing safety score.
+pub(crate) fn safety_violation(a: &Assessed) -> bool {
     let filtered = a.summary.finish_reasons.iter().any(|r| r == "content_filter");
     let failed_safety = a.scores.iter().filter(|s| is_safety(&s.name)).any(|s| {
         s.label
@@ -355,19 +464,23 @@ struct Cohort {
     /// Per safety-unrelated score name, each scored request's mean.
     scores: BTreeMap<String, Vec<f64>>,
     violations: usize,
+    /// 1 for each request triage marks suspect (failing loudly or silently), else 0.
+    suspect: Vec<f64>,
 }
 
 impl Cohort {
-    fn of<'a>(requests: impl Iterator<Item = &'a Assessed>) -> Self {
+    fn of<'a>(requests: impl Iterator<Item = &'a Assessed>, suspects: &HashSet<TraceId>) -> Self {
         let mut c = Cohort {
             requests: 0,
             latencies_ms: Vec::new(),
             costs_usd: Vec::new(),
             scores: BTreeMap::new(),
             violations: 0,
+            suspect: Vec::new(),
         };
         for a in requests {
             c.requests += 1;
+            c.suspect.push(f64::from(u8::from(suspects.contains(&a.summary.trace_id))));
             c.latencies_ms.push(a.summary.end_unix_nano.saturating_sub(a.summary.start_unix_nano) as f64 / 1e6);
             c.costs_usd.extend(crate::cost::prices().cost(&a.summary.usage_by_model));
             let mut own: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
@@ -389,6 +502,7 @@ impl Cohort {
             mean_cost_usd: mean(&self.costs_usd),
             scores: self.scores.iter().filter_map(|(n, v)| Some((n.clone(), mean(v)?))).collect(),
             safety_violations: self.violations,
+            suspect_share: mean(&self.suspect),
         }
     }
 }
@@ -479,6 +593,37 @@ mod tests {
         let a = answer(&fixture);
         assert_eq!(trigger(&a, "safety").state, TriggerState::Fired);
         assert_eq!(a.verdict, Verdict::Rollback);
+    }
+
+    /// `count` requests a minute apart from minute `from`, on `version` (or none), every
+    /// `every`-th one suspect (0: none).
+    fn marked(from: u64, count: u64, version: Option<&str>, every: u64) -> Vec<crate::triage::requests::Request> {
+        (0..count)
+            .map(|i| {
+                let versions: Vec<(VersionDimension, &str)> =
+                    version.map(|v| (VersionDimension::PromptVersion, v)).into_iter().collect();
+                let start = (from + i) * 60 * 1_000_000_000;
+                crate::triage::requests::Request::synthetic(start, "svc", &versions, every > 0 && i % every == 0)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_candidate_failing_like_its_concurrent_peers_has_no_excess_after_the_time_adjustment() {
+        let mut requests = marked(0, 60, Some("v7"), 0);
+        requests.extend(marked(0, 60, None, 0));
+        requests.extend(marked(60, 60, Some("v8"), 2));
+        requests.extend(marked(60, 60, None, 2));
+        let (cand, base) = time_adjusted(&requests, VersionDimension::PromptVersion, "v8", "v7", 0).unwrap();
+        assert!(mean(&cand).unwrap().abs() < 0.05, "{cand:?}");
+        assert!(mean(&base).unwrap().abs() < 1e-9);
+    }
+
+    #[test]
+    fn without_concurrent_peers_no_time_adjustment_is_made() {
+        let mut requests = marked(0, 60, Some("v7"), 0);
+        requests.extend(marked(60, 60, Some("v8"), 2));
+        assert!(time_adjusted(&requests, VersionDimension::PromptVersion, "v8", "v7", 0).is_none());
     }
 
     #[test]
