@@ -43,9 +43,10 @@ crash-test: build
 ## Release build, then the load generator against a real server on loopback; writes
 ## BENCHMARKS.md (generated section) and target/bench/results.json. BENCH_ARGS passes flags.
 bench:
-	$(CARGO) build --release --bin tracehound --bin tracehound-bench --bin tracehound-triage-bench
+	$(CARGO) build --release --bin tracehound --bin tracehound-bench --bin tracehound-triage-bench --bin tracehound-monitor-bench
 	$(TARGET_DIR)/release/tracehound-bench --server $(TARGET_DIR)/release/tracehound $(BENCH_ARGS)
 	$(TARGET_DIR)/release/tracehound-triage-bench
+	$(TARGET_DIR)/release/tracehound-monitor-bench
 
 ## Coverage-guided fuzzing with cargo fuzz (libFuzzer): OTLP protobuf and OTLP/JSON decode
 ## plus normalization, and the search query parser (targets in fuzz/fuzz_targets/).

@@ -9,4 +9,5 @@ pub mod probe;
 pub mod report;
 pub mod server;
 pub mod stats;
+pub mod synthetic;
 pub mod traces;
