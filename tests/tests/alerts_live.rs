@@ -148,6 +148,23 @@ fn traffic(server: &Server, tag: &str, count: u64, from: u64, to: u64, failing: 
     assert_eq!(response.status().as_u16(), 200);
 }
 
+/// A server evaluating [`RULES`] every second, with `extra` flags.
+fn server_with_rules(dir: &std::path::Path, extra: &[&str]) -> Server {
+    let rules = dir.join("rules.toml");
+    std::fs::write(&rules, RULES).unwrap();
+    let mut args = vec!["--alert-rules", rules.to_str().unwrap()];
+    args.extend_from_slice(extra);
+    Server::start_with(&dir.join("data"), &args)
+}
+
+/// A minute of healthy traffic before now, then a breach: 20 failing requests in the last 4 s.
+fn baseline_then_breach(server: &Server) -> u64 {
+    let now = now_nanos();
+    traffic(server, "baseline", 60, now - 70_000_000_000, now - 12_000_000_000, false);
+    traffic(server, "breach_", 20, now - 4_000_000_000, now - 500_000_000, true);
+    now
+}
+
 fn alerts(server: &Server) -> Value {
     let (status, answer) = server.get_json("/api/v1/alerts");
     assert_eq!(status, 200, "{answer}");
@@ -158,13 +175,8 @@ fn alerts(server: &Server) -> Value {
 fn a_breach_fires_is_retried_survives_a_restart_without_a_duplicate_and_resolves() {
     let receiver = Receiver::start(2);
     let dir = tempfile::tempdir().unwrap();
-    let rules = dir.path().join("rules.toml");
-    std::fs::write(&rules, RULES).unwrap();
     let webhook = receiver.url();
-    let mut server = Server::start_with(
-        &dir.path().join("data"),
-        &["--alert-rules", rules.to_str().unwrap(), "--alert-webhook", &webhook],
-    );
+    let mut server = server_with_rules(dir.path(), &["--alert-webhook", &webhook]);
     assert_eq!(alerts(&server)["evaluating"], true);
 
     let now = now_nanos();
@@ -208,12 +220,8 @@ fn a_breach_fires_is_retried_survives_a_restart_without_a_duplicate_and_resolves
 #[test]
 fn alerts_are_evaluated_without_receivers_and_the_answer_says_what_fires() {
     let dir = tempfile::tempdir().unwrap();
-    let rules = dir.path().join("rules.toml");
-    std::fs::write(&rules, RULES).unwrap();
-    let server = Server::start_with(&dir.path().join("data"), &["--alert-rules", rules.to_str().unwrap()]);
-    let now = now_nanos();
-    traffic(&server, "baseline", 60, now - 70_000_000_000, now - 12_000_000_000, false);
-    traffic(&server, "breach_", 20, now - 4_000_000_000, now - 500_000_000, true);
+    let server = server_with_rules(dir.path(), &[]);
+    baseline_then_breach(&server);
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let answer = alerts(&server);
@@ -230,12 +238,8 @@ fn alerts_are_evaluated_without_receivers_and_the_answer_says_what_fires() {
 #[test]
 fn prometheus_reads_quality_gauges_per_service_with_help_and_type() {
     let dir = tempfile::tempdir().unwrap();
-    let rules = dir.path().join("rules.toml");
-    std::fs::write(&rules, RULES).unwrap();
-    let server = Server::start_with(&dir.path().join("data"), &["--alert-rules", rules.to_str().unwrap()]);
-    let now = now_nanos();
-    traffic(&server, "baseline", 60, now - 70_000_000_000, now - 12_000_000_000, false);
-    traffic(&server, "breach_", 20, now - 4_000_000_000, now - 500_000_000, true);
+    let server = server_with_rules(dir.path(), &[]);
+    baseline_then_breach(&server);
     let deadline = Instant::now() + Duration::from_secs(30);
     let line = loop {
         let text = server.client().get(server.api("/metrics")).send().unwrap().text().unwrap();

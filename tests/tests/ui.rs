@@ -334,17 +334,9 @@ fn the_postmortem_page_renders_the_bundle_with_downloads() {
 
 #[test]
 fn the_triage_page_shows_the_verdict_beside_the_series_with_the_onset() {
-    let dir = tempfile::tempdir().unwrap();
-    let server = Server::start_with(dir.path(), &["--retention-days", "0"]);
-    let scenario_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/scenarios/infra-retrieval");
-    let manifest: Value =
-        serde_json::from_str(&std::fs::read_to_string(scenario_dir.join("manifest.json")).unwrap()).unwrap();
-    for batch in manifest["batches"].as_array().unwrap() {
-        let body = std::fs::read(scenario_dir.join(batch["file"].as_str().unwrap())).unwrap();
-        assert!(common::otlp::post_protobuf(&server, body).status().is_success());
-    }
+    let replayed = common::scenarios::replayed("infra-retrieval");
     scenario(
-        &server,
+        &replayed.server,
         "ui_triage.py",
         &[
             ("--since", "2026-10-01T00:00:00Z"),
@@ -358,17 +350,9 @@ fn the_triage_page_shows_the_verdict_beside_the_series_with_the_onset() {
 
 #[test]
 fn the_monitor_page_charts_the_series_marks_firings_and_changes_and_a_drag_opens_triage() {
-    let dir = tempfile::tempdir().unwrap();
-    let server = Server::start_with(dir.path(), &["--retention-days", "0"]);
-    let scenario_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/scenarios/infra-retrieval");
-    let manifest: Value =
-        serde_json::from_str(&std::fs::read_to_string(scenario_dir.join("manifest.json")).unwrap()).unwrap();
-    for batch in manifest["batches"].as_array().unwrap() {
-        let body = std::fs::read(scenario_dir.join(batch["file"].as_str().unwrap())).unwrap();
-        assert!(common::otlp::post_protobuf(&server, body).status().is_success());
-    }
+    let replayed = common::scenarios::replayed("infra-retrieval");
     scenario(
-        &server,
+        &replayed.server,
         "ui_monitor.py",
         &[
             ("--since", "2026-10-01T00:00:00Z"),
