@@ -196,12 +196,17 @@ fn replay(rule: &Rule, requests: &[Request], origin: u64, window: Window, interv
             continue;
         }
         for value in rule.split.values(request) {
+            let hit = match rule.watched {
+                Watched::Share(share) => share.holds(request),
+                Watched::Slow => false,
+                Watched::ScoreFailing => request.scores.iter().any(|(name, failing)| *name == value && *failing),
+            };
             let cells = per_value.entry(value).or_insert_with(|| vec![Cell::default(); cells_len]);
             let cell = &mut cells[at];
             cell.requests += 1;
-            match rule.watched {
-                Watched::Share(share) => cell.hits += u64::from(share.holds(request)),
-                Watched::Slow => cell.latencies.push(request.latency_ms),
+            cell.hits += u64::from(hit);
+            if rule.watched == Watched::Slow {
+                cell.latencies.push(request.latency_ms);
             }
         }
     }
@@ -313,7 +318,9 @@ impl SeriesReplay<'_> {
             return None;
         }
         let (hits, baseline_hits) = match rule.watched {
-            Watched::Share(_) => (window.iter().map(|c| c.hits).sum(), baseline.iter().map(|c| c.hits).sum()),
+            Watched::Share(_) | Watched::ScoreFailing => {
+                (window.iter().map(|c| c.hits).sum(), baseline.iter().map(|c| c.hits).sum())
+            }
             Watched::Slow => {
                 let mut latencies: Vec<f64> = baseline.iter().flat_map(|c| c.latencies.iter().copied()).collect();
                 let slow = quantile(&mut latencies, SLOW_QUANTILE)?;
@@ -406,6 +413,27 @@ mod tests {
             [0.0, 0.0, 0.125, 0.0, 0.0, 0.0, 0.0, 0.125, 0.0, 0.0, 0.0, 0.375][m as usize % 12] / 2.0
         });
         assert!(run(&suspect_rule(), &requests, 1_440).is_empty());
+    }
+
+    #[test]
+    fn a_score_name_failing_more_often_fires_for_that_name_only() {
+        let rule = RuleSet::defaults().rules.into_iter().find(|r| r.watched == Watched::ScoreFailing).unwrap();
+        // Every request judged by two names; from minute 300, "correctness" fails half of them.
+        let requests: Vec<Request> = (0..480u64 * 2)
+            .map(|i| {
+                let minute = i / 2;
+                let mut r = Request::synthetic(1_000 * MINUTE + i * (MINUTE / 2), "svc", &[], false);
+                let broken = minute >= 300 && i % 2 == 0;
+                r.scores = vec![("correctness".into(), broken), ("tone".into(), false)];
+                r
+            })
+            .collect();
+        let window = Window { since: 1_000 * MINUTE, until: 1_480 * MINUTE };
+        let outcome = replay(&rule, &requests, 1_000 * MINUTE, window, MINUTE);
+        let names: Vec<&str> = outcome.firings.iter().map(|f| f.labels["score"].as_str()).collect();
+        assert_eq!(names, ["correctness"], "{:?}", outcome.firings);
+        let fired = (crate::timestamp::parse_rfc3339(&outcome.firings[0].fired_at).unwrap() / MINUTE) - 1_000;
+        assert!((300..=330).contains(&fired), "fired at minute {fired}");
     }
 
     #[test]

@@ -167,6 +167,9 @@ pub enum Split {
     Language,
     /// One series per value of a version dimension.
     Version(VersionDimension),
+    /// One series per eval or feedback score name, over the requests it judges (a request
+    /// without scores is in none).
+    Score,
 }
 
 /// The label value of a request without one (no language detected, no version value).
@@ -181,11 +184,12 @@ impl Split {
             "" | "none" => Ok(Split::Whole),
             "service" => Ok(Split::Service),
             "language" => Ok(Split::Language),
+            "score" => Ok(Split::Score),
             other => parse_dimension(other).map(Split::Version).map_err(|_| UnknownName {
                 given: other.to_string(),
                 what: "a split",
                 expected: format!(
-                    "service, language, or a version dimension ({})",
+                    "service, language, score, or a version dimension ({})",
                     VersionDimension::ALL.map(VersionDimension::as_str).join(", ")
                 ),
             }),
@@ -199,6 +203,7 @@ impl Split {
             Split::Service => Some("service"),
             Split::Language => Some("language"),
             Split::Version(dim) => Some(dim.as_str()),
+            Split::Score => Some("score"),
         }
     }
 
@@ -212,6 +217,12 @@ impl Split {
                 Some(values) if !values.is_empty() => values.clone(),
                 _ => vec![NONE_VALUE.to_string()],
             },
+            Split::Score => {
+                let mut names: Vec<String> = request.scores.iter().map(|(name, _)| name.clone()).collect();
+                names.sort();
+                names.dedup();
+                names
+            }
         }
     }
 }
@@ -237,6 +248,6 @@ mod tests {
     #[test]
     fn a_split_by_version_dimension_reads_its_name() {
         assert_eq!(Split::parse(Some("prompt_version")).unwrap().label(), Some("prompt_version"));
-        assert!(Split::parse(Some("colour")).unwrap_err().to_string().contains("service, language"));
+        assert!(Split::parse(Some("colour")).unwrap_err().to_string().contains("service, language, score"));
     }
 }

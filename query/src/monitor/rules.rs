@@ -42,6 +42,9 @@ pub enum Watched {
     /// The share of requests slower than the baseline's 95th percentile (5 % of the
     /// baseline, by construction).
     Slow,
+    /// Per score name, the share of the requests it judges that it fails (one series per
+    /// name: never a mix of names).
+    ScoreFailing,
 }
 
 /// A rule, checked and ready to evaluate.
@@ -105,6 +108,7 @@ impl Rule {
         match self.watched {
             Watched::Share(share) => Metric::Share(share).to_string(),
             Watched::Slow => "slow_share".into(),
+            Watched::ScoreFailing => "score_failing_share".into(),
         }
     }
 
@@ -218,6 +222,13 @@ impl RuleSet {
         };
         let mut latency = rule("latency", Watched::Slow, Split::Whole);
         latency.min_increase = 0.10;
+        // Evals are sparse (a few percent of requests): a longer window and fewer requests.
+        let mut evals = rule("eval_scores", Watched::ScoreFailing, Split::Score);
+        evals.window = 30 * MINUTE;
+        evals.baseline = 180 * MINUTE;
+        evals.min_requests = 10;
+        evals.min_baseline_requests = 30;
+        evals.for_duration = 5 * MINUTE;
         RuleSet {
             interval: DEFAULT_INTERVAL,
             rules: vec![
@@ -225,6 +236,7 @@ impl RuleSet {
                 rule("quality_shift_by_service", Watched::Share(Share::Suspect), Split::Service),
                 rule("error_rate", Watched::Share(Share::Cue(crate::triage::requests::Cue::Error)), Split::Whole),
                 latency,
+                evals,
             ],
             source: "built-in".into(),
         }
@@ -261,17 +273,27 @@ impl Rule {
         }
         let watched = match raw.metric.trim() {
             "slow_share" => Watched::Slow,
+            "score_failing_share" => Watched::ScoreFailing,
             other => match Metric::parse(other) {
                 Ok(Metric::Share(share)) => Watched::Share(share),
                 _ => {
                     return Err(fail(format!(
                         "metric {other:?} cannot page: a rule watches a share (suspect_share, failing_share, \
-                         abstention_share, error_share, refusal_share, ... any <cue>_share) or slow_share"
+                         abstention_share, error_share, refusal_share, ... any <cue>_share), slow_share or \
+                         score_failing_share"
                     )))
                 }
             },
         };
         let split = Split::parse(raw.by.as_deref()).map_err(|e| fail(e.to_string()))?;
+        let split = match (watched, split) {
+            (Watched::ScoreFailing, Split::Whole | Split::Score) => Split::Score,
+            (Watched::ScoreFailing, _) => {
+                return Err(fail("score_failing_share is always one series per score name: leave `by` out".into()))
+            }
+            (_, Split::Score) => return Err(fail("`by = \"score\"` goes with score_failing_share only".into())),
+            (_, split) => split,
+        };
         let window = optional_duration("window", raw.window.as_deref(), &name)?.unwrap_or(DEFAULT_WINDOW);
         let baseline = optional_duration("baseline", raw.baseline.as_deref(), &name)?.unwrap_or(DEFAULT_BASELINE);
         let for_duration = optional_duration("for", raw.for_duration.as_deref(), &name)?.unwrap_or(DEFAULT_FOR);
@@ -358,6 +380,17 @@ mod tests {
         let text =
             "evaluation_interval = \"1m\"\n[[rules]]\nname = \"r\"\nmetric = \"error_share\"\nwindow = \"90s\"\n";
         assert!(RuleSet::from_toml(text, "f").unwrap_err().to_string().contains("whole number"));
+    }
+
+    #[test]
+    fn the_score_failing_share_is_always_split_by_score_name() {
+        let set = RuleSet::from_toml("[[rules]]\nname = \"e\"\nmetric = \"score_failing_share\"\n", "f").unwrap();
+        assert_eq!(set.rules[0].split, Split::Score);
+        let err =
+            RuleSet::from_toml("[[rules]]\nname = \"e\"\nmetric = \"score_failing_share\"\nby = \"service\"\n", "f")
+                .unwrap_err()
+                .to_string();
+        assert!(err.contains("one series per score name"), "{err}");
     }
 
     #[test]

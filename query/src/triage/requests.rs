@@ -145,6 +145,8 @@ pub struct Request {
     pub tools: Vec<ToolTiming>,
     /// Low-cardinality root and resource attributes.
     pub attributes: BTreeMap<String, String>,
+    /// The eval and feedback scores judging this request: name, and whether it fails it.
+    pub scores: Vec<(String, bool)>,
     /// Cues, one bit per [`Cue`].
     pub cues: u16,
     /// Whether the request counts as failing (loud or silent).
@@ -196,12 +198,13 @@ impl Request {
         for (dim, value) in versions {
             summary.versions.entry(*dim).or_default().push(value.to_string());
         }
-        let mut r = Request::from_summary(summary, false);
+        let mut r = Request::from_summary(summary, Vec::new());
         r.suspect = suspect;
         r
     }
 
-    fn from_summary(summary: TraceSummary, failing_score: bool) -> Request {
+    fn from_summary(summary: TraceSummary, scores: Vec<(String, bool)>) -> Request {
+        let failing_score = scores.iter().any(|(_, failing)| *failing);
         let signals = summary.signals;
         let mut loud = 0u16;
         if summary.error_count > 0 {
@@ -255,6 +258,7 @@ impl Request {
             } else {
                 Some(signals.doc_ids.iter().any(|id| signals.answer_refs.iter().any(|r| r == id)))
             },
+            scores,
             retrievals: signals.retrievals,
             question_key,
             skeleton,
@@ -269,21 +273,20 @@ pub fn scan(store: &Store, tenant: TenantId, since: u64, until: u64) -> Result<(
     let ids = store.trace_ids_between(tenant, since, until, MAX_REQUESTS + 1)?;
     let truncated = ids.len() > MAX_REQUESTS;
     let ids = &ids[..ids.len().min(MAX_REQUESTS)];
-    let failing = failing_targets(store, tenant, since)?;
+    let judged = ScoresByTarget::read(store, tenant, since)?;
     let threads = std::thread::available_parallelism().map_or(2, |n| n.get()).clamp(1, 4);
     let chunk = ids.len().div_ceil(threads).max(1);
     let parts: Vec<Result<Vec<Request>, QueryError>> = std::thread::scope(|scope| {
         let handles: Vec<_> = ids
             .chunks(chunk)
             .map(|part| {
-                let failing = &failing;
+                let judged = &judged;
                 scope.spawn(move || -> Result<Vec<Request>, QueryError> {
                     let mut out = Vec::with_capacity(part.len());
                     for id in part {
                         let Some(s) = store.trace_summary(tenant, id)? else { continue };
-                        let hex_id = hex::encode(s.trace_id);
-                        let judged = failing.contains(&hex_id) || s.request_ids.iter().any(|r| failing.contains(r));
-                        out.push(Request::from_summary(s, judged));
+                        let scores = judged.of(&s);
+                        out.push(Request::from_summary(s, scores));
                     }
                     Ok(out)
                 })
@@ -302,30 +305,50 @@ pub fn scan(store: &Store, tenant: TenantId, since: u64, until: u64) -> Result<(
     Ok((out, truncated))
 }
 
-/// The traces and requests (by id) that a failing score judges.
-fn failing_targets(store: &Store, tenant: TenantId, since: u64) -> Result<HashSet<String>, QueryError> {
-    let mut out = HashSet::new();
-    for score in store.scores_between(tenant, since, u64::MAX)? {
-        let by_label =
-            score.label.as_deref().is_some_and(|l| FAILING_LABELS.contains(&l.trim().to_lowercase().as_str()));
-        let by_value = score.label.is_none() && score.value.is_some_and(|v| (0.0..0.5).contains(&v));
-        if !(by_label || by_value) {
-            continue;
+/// The scores from a moment on, by the ids of what they judge: a trace (lower-case hex) or
+/// a request id. Session scores judge no one request and are left out.
+struct ScoresByTarget {
+    /// Name, and whether it fails what it judges.
+    scores: Vec<(String, bool)>,
+    by_id: HashMap<String, Vec<usize>>,
+}
+
+impl ScoresByTarget {
+    fn read(store: &Store, tenant: TenantId, since: u64) -> Result<ScoresByTarget, QueryError> {
+        let mut out = ScoresByTarget { scores: Vec::new(), by_id: HashMap::new() };
+        for score in store.scores_between(tenant, since, u64::MAX)? {
+            let failing = match (&score.label, score.value) {
+                (Some(label), _) => FAILING_LABELS.contains(&label.trim().to_lowercase().as_str()),
+                (None, Some(value)) => (0.0..0.5).contains(&value),
+                (None, None) => continue,
+            };
+            let target = match score.target_kind {
+                ScoreTargetKind::Span => match &score.trace_id {
+                    Some(trace) => trace.to_ascii_lowercase(),
+                    None => continue,
+                },
+                ScoreTargetKind::Session => continue,
+                _ => score.target_id.clone(),
+            };
+            out.by_id.entry(target).or_default().push(out.scores.len());
+            out.scores.push((score.name, failing));
         }
-        match score.target_kind {
-            ScoreTargetKind::Span => {
-                if let Some(trace) = &score.trace_id {
-                    out.insert(trace.to_ascii_lowercase());
-                }
-            }
-            ScoreTargetKind::Session => {}
-            _ => {
-                out.insert(score.target_id.clone());
-                out.insert(score.target_id.to_ascii_lowercase());
-            }
-        }
+        Ok(out)
     }
-    Ok(out)
+
+    /// The scores judging the request of `summary`, each once.
+    fn of(&self, summary: &TraceSummary) -> Vec<(String, bool)> {
+        let mut found: Vec<usize> = Vec::new();
+        let hex_id = hex::encode(summary.trace_id);
+        let ids = std::iter::once(&hex_id).chain(summary.request_ids.iter());
+        for id in ids {
+            let hits = self.by_id.get(id).or_else(|| self.by_id.get(&id.to_ascii_lowercase()));
+            found.extend(hits.into_iter().flatten());
+        }
+        found.sort_unstable();
+        found.dedup();
+        found.into_iter().map(|i| self.scores[i].clone()).collect()
+    }
 }
 
 /// Decides every request's silent cues and suspect mark from the window's own traffic.
