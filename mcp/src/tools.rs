@@ -16,8 +16,9 @@ use crate::source::{ApiCall, Credentials, EvidenceSource, SourceError};
 /// What the server tells an agent on connecting: the order an investigation takes.
 const INSTRUCTIONS: &str = "Tracehound holds every LLM request of the services it watches: each LLM call's exact \
 prompt and output, tool calls, retrieved documents, eval scores, and the model, prompt, retrieval, index and \
-tool-schema versions that were live. When something is wrong and you do not know what, start with `triage` over \
-the window; read `versions` for what changed; take examples from `failing` or `search`; open one with `lookup`; \
+tool-schema versions that were live. When paged, read `alerts`. When something is wrong and you do not know what, \
+start with `triage` over the window; `series` shows when a metric moved; read `versions` for what changed; `canary` \
+says whether to roll a value back; take examples from `failing` or `search`; open one with `lookup`; \
 read one span's whole text with `get_span`; hand over with `postmortem`. Times are RFC 3339 or ages like `2h`. \
 Answers are cut to fit a context; every cut says which call returns the rest.";
 
@@ -87,6 +88,36 @@ pub struct PostmortemArgs {
     pub baseline_until: Option<String>,
     /// Evidence requests, 1 to 10 (default 8).
     pub limit: Option<u32>,
+}
+
+/// `series`' arguments.
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+pub struct SeriesArgs {
+    /// What to measure: suspect_share (default), failing_share, abstention_share, error_share, refusal_share (any <cue>_share), latency_p95, latency_p99, tokens, cost_per_request, score_mean:<name>, requests.
+    pub metric: Option<String>,
+    /// One series per `service`, `language`, `score`, or version dimension value (`prompt_version`, `response_model`, ...).
+    pub by: Option<String>,
+    /// Window start: RFC 3339 or an age (default 24 hours before `until`).
+    pub since: Option<String>,
+    /// Window end (default now).
+    pub until: Option<String>,
+    /// Bucket width such as `10m` or `1h` (default: the window over 120 buckets).
+    pub step: Option<String>,
+}
+
+/// `canary`'s arguments.
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+pub struct CanaryArgs {
+    /// The version dimension: prompt_version, response_model, request_model, index_version, tool_schema_version, ...
+    pub dimension: String,
+    /// The value being rolled out.
+    pub candidate: String,
+    /// The value it replaces.
+    pub baseline: String,
+    /// Window start: RFC 3339 or an age (default 24 hours ago).
+    pub since: Option<String>,
+    /// Window end (default now).
+    pub until: Option<String>,
 }
 
 /// `get_span`'s arguments.
@@ -198,6 +229,47 @@ impl EvidenceTools {
             .param("baseline_since", args.baseline_since)
             .param("baseline_until", args.baseline_until)
             .param("limit", args.limit);
+        self.answer(call, &context).await
+    }
+
+    #[tool(
+        description = "The alerts firing now: which rule, for which series (a service, a score name), since when, and on what numbers (the window's share against its baseline, the threshold, the Fisher test's p-value and level), plus notifications not yet delivered. Use it first when paged, then triage the alert's window."
+    )]
+    async fn alerts(&self, context: RequestContext<RoleServer>) -> Result<CallToolResult, ErrorData> {
+        self.answer(ApiCall::new(["alerts"]), &context).await
+    }
+
+    #[tool(
+        description = "One quality metric over time in buckets, optionally one series per service, language, score name or version value. Use it to see when a metric moved and which series moved with it; a bucket without requests has no value."
+    )]
+    async fn series(
+        &self,
+        Parameters(args): Parameters<SeriesArgs>,
+        context: RequestContext<RoleServer>,
+    ) -> Result<CallToolResult, ErrorData> {
+        let call = ApiCall::new(["series"])
+            .param("metric", args.metric)
+            .param("by", args.by)
+            .param("since", args.since)
+            .param("until", args.until)
+            .param("step", args.step);
+        self.answer(call, &context).await
+    }
+
+    #[tool(
+        description = "Promote, hold or rollback: a candidate version value (a new prompt, model or index) against the value it replaces, on the rollback triggers (eval scores 5 % lower, suspect share 5 points higher against concurrent peers, p99 latency 20 % higher, cost 15 % higher, any safety violation), each with its interval. Use it to decide a rollback; it says hold while the data are too few."
+    )]
+    async fn canary(
+        &self,
+        Parameters(args): Parameters<CanaryArgs>,
+        context: RequestContext<RoleServer>,
+    ) -> Result<CallToolResult, ErrorData> {
+        let call = ApiCall::new(["canary"])
+            .param("dimension", Some(args.dimension))
+            .param("candidate", Some(args.candidate))
+            .param("baseline", Some(args.baseline))
+            .param("since", args.since)
+            .param("until", args.until);
         self.answer(call, &context).await
     }
 

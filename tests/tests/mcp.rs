@@ -21,7 +21,8 @@ use tracehound_proto::trace::v1::{span, Span, Status};
 /// The most characters one tool answer holds (the server's bound).
 const MAX_ANSWER_CHARS: usize = 20_000;
 
-const TOOLS: &[&str] = &["lookup", "search", "failing", "versions", "triage", "postmortem", "get_span"];
+const TOOLS: &[&str] =
+    &["lookup", "search", "failing", "versions", "triage", "postmortem", "get_span", "alerts", "series", "canary"];
 
 /// The long request's trace id, span id and request id.
 const LONG_TRACE: &str = "4c4c4c4c4c4c4c4c4c4c4c4c4c4c4c4c";
@@ -119,6 +120,9 @@ fn every_tool_call() -> Value {
         {"tool": "triage", "arguments": {"since": "1h"}},
         {"tool": "postmortem", "arguments": {"since": "30m"}},
         {"tool": "get_span", "arguments": {"trace_id": LONG_TRACE, "span_id": LONG_SPAN}, "follow_pages": true},
+        {"tool": "alerts", "arguments": {}},
+        {"tool": "series", "arguments": {"metric": "failing_share", "since": "1h", "step": "10m"}},
+        {"tool": "canary", "arguments": {"dimension": "prompt_version", "candidate": "v8", "baseline": "v7", "since": "1h"}},
     ])
 }
 
@@ -166,6 +170,12 @@ fn assert_every_tool_answers_within_the_bound(answer: &Value) {
     assert!(search.contains("req_mcp_fail"), "{search}");
     let failing = texts(result(answer, "failing")).concat();
     assert!(failing.contains("req_mcp_fail"), "{failing}");
+    let series = texts(result(answer, "series")).concat();
+    assert!(series.contains("\"metric\":\"failing_share\""), "{series}");
+    let alerts = texts(result(answer, "alerts")).concat();
+    assert!(alerts.contains("\"evaluating\":true"), "{alerts}");
+    let canary = texts(result(answer, "canary")).concat();
+    assert!(canary.contains("\"verdict\":\"hold\""), "{canary}");
     let pages = texts(result(answer, "get_span"));
     assert!(pages.len() > 1, "the long span comes in pages");
     let joined: String = pages.iter().map(|page| page.split_once('\n').map_or(*page, |(_, chunk)| chunk)).collect();
