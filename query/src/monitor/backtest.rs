@@ -24,7 +24,11 @@
 //! afresh at each evaluation, so the baseline's share is about 5 % by construction.
 //!
 //! A series breached for `for` fires; a firing series whose breach has cleared for
-//! `keep_firing_for` resolves. Silent cues (short, uncited, repeated, low retrieval
+//! `keep_firing_for` resolves. While it fires, the breach holds as long as the share stays at
+//! or past the threshold, test or not (hysteresis), and through evaluations with too few
+//! requests to judge: a thin window's p-value and request count waver, and each waver would
+//! otherwise resolve the alert and page again for one incident. So an alert resolves on
+//! traffic that clears it; when traffic stops, it stays firing (no data is no recovery). Silent cues (short, uncited, repeated, low retrieval
 //! score) are judged against the norms of the whole replayed stretch, as triage judges
 //! them against its window.
 
@@ -265,7 +269,16 @@ impl SeriesReplay<'_> {
             // The evaluation at `t` judges the cells `[end − width, end)`.
             let t = self.origin + end as u64 * self.interval;
             let judged = self.judge(end - width..end, &breached);
-            let breach = judged.filter(|j| j.value >= j.threshold && j.p_value <= self.level);
+            // Firing needs the test; staying fired needs only the share past the threshold.
+            // On a thin window the test wavers while the share stays high, and each waver
+            // would resolve the alert and page again for the same incident.
+            // Too few requests to judge says nothing either way: a firing alert holds.
+            let holding = firing.is_some();
+            let breach = match judged {
+                Some(j) => (j.value >= j.threshold && (holding || j.p_value <= self.level)).then_some(j),
+                None if holding && t > window.since => firing.map(|(_, j)| j),
+                None => None,
+            };
             if breach.is_some() {
                 breached[end - width..end].iter_mut().for_each(|b| *b = true);
             }
@@ -404,6 +417,34 @@ mod tests {
         assert_eq!(firings.len(), 1, "{firings:?}");
         let resolved = (firings[0].1.expect("resolved") - 1_000 * MINUTE) / MINUTE;
         assert!((200..=220).contains(&resolved), "resolved at minute {resolved}");
+    }
+
+    #[test]
+    fn a_firing_alert_holds_while_the_share_stays_past_the_threshold_though_the_test_wavers() {
+        // 4 requests a minute: 1 in 20 suspect, then half for 20 minutes, then 1 in 5: past
+        // the 15 % threshold, but 8 of 40 against 5 % is too little for the corrected test.
+        let requests: Vec<Request> = (0..300u64 * 4)
+            .map(|n| {
+                let minute = n / 4;
+                let suspect = match minute {
+                    0..180 => n % 20 == 0,
+                    180..200 => n % 2 == 0,
+                    _ => n % 5 == 0,
+                };
+                Request::synthetic(1_000 * MINUTE + n * (MINUTE / 4), "svc", &[], suspect)
+            })
+            .collect();
+        let firings = run(&suspect_rule(), &requests, 300);
+        assert_eq!(firings.len(), 1, "{firings:?}");
+        assert_eq!(firings[0].1, None, "still firing: {firings:?}");
+    }
+
+    #[test]
+    fn a_firing_alert_stays_firing_when_traffic_stops() {
+        let requests: Vec<Request> = traffic(200, 8, |m| if m < 180 { 0.03 } else { 0.30 });
+        let firings = run(&suspect_rule(), &requests, 260);
+        assert_eq!(firings.len(), 1, "{firings:?}");
+        assert_eq!(firings[0].1, None, "no data is no recovery: {firings:?}");
     }
 
     #[test]
