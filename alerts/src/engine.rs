@@ -280,6 +280,7 @@ impl AlertEngine {
             view.rules_source = self.config.rules.source.clone();
             view.firing = state.active.values().cloned().collect();
             view.undelivered = state.outbox.len();
+            view.undelivered_tenants = state.outbox.iter().map(|n| n.alert.tenant).collect();
             view.last_delivery_error = state.outbox.iter().find_map(|n| n.last_error.clone());
         });
     }

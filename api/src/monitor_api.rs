@@ -66,11 +66,9 @@ pub async fn get_backtest(
     get,
     path = "/api/v1/alerts",
     responses(
-        (status = 200, description = "Alerts firing now (every tenant's, for an admin; the caller's otherwise)", body = AlertsView)
+        (status = 200, description = "The caller's tenant's alerts firing now and its undelivered notifications", body = AlertsView)
     )
 )]
 pub async fn get_alerts(State(state): State<ApiState>, Tenant(tenant): Tenant) -> Json<AlertsView> {
-    let mut view = state.alerts.snapshot();
-    view.firing.retain(|alert| alert.tenant == tenant.0);
-    Json(view)
+    Json(state.alerts.snapshot().for_tenant(tenant.0))
 }

@@ -76,10 +76,23 @@ pub struct AlertsView {
     pub firing: Vec<Alert>,
     /// Notifications not yet delivered to every receiver.
     pub undelivered: usize,
+    /// The tenant of each undelivered notification: the answer counts the caller's only.
+    #[serde(skip)]
+    pub undelivered_tenants: Vec<u32>,
     /// The last delivery failure, if any since the last success.
     pub last_delivery_error: Option<String>,
     /// Why the last evaluation failed, if it did.
     pub last_evaluation_error: Option<String>,
+}
+
+impl AlertsView {
+    /// The view as `tenant` may see it: its own alerts and undelivered notifications.
+    pub fn for_tenant(mut self, tenant: u32) -> AlertsView {
+        self.firing.retain(|alert| alert.tenant == tenant);
+        self.undelivered = self.undelivered_tenants.iter().filter(|t| **t == tenant).count();
+        self.undelivered_tenants.clear();
+        self
+    }
 }
 
 /// The alerts and the quality rows as the evaluator last published them, for the API to read.
@@ -118,5 +131,42 @@ impl AlertBoard {
     pub fn update(&self, change: impl FnOnce(&mut AlertsView)) {
         let mut guard = self.view.write().unwrap_or_else(|poisoned| poisoned.into_inner());
         change(&mut guard);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn alert(tenant: u32) -> Alert {
+        Alert {
+            tenant,
+            firing: Firing {
+                rule: "q".into(),
+                labels: BTreeMap::new(),
+                fired_at: "2026-10-04T02:07:00Z".into(),
+                resolved_at: None,
+                value: 0.3,
+                threshold: 0.1,
+                baseline: 0.03,
+                requests: 70,
+                baseline_requests: 800,
+                p_value: 1e-9,
+                level: 1e-5,
+            },
+        }
+    }
+
+    #[test]
+    fn a_tenant_sees_only_its_own_alerts_and_undelivered_notifications() {
+        let view = AlertsView {
+            firing: vec![alert(1), alert(2)],
+            undelivered: 3,
+            undelivered_tenants: vec![1, 2, 2],
+            ..AlertsView::default()
+        };
+        let seen = view.for_tenant(2);
+        assert_eq!(seen.firing.len(), 1);
+        assert_eq!(seen.undelivered, 2);
     }
 }
