@@ -203,7 +203,7 @@ fn replay(rule: &Rule, requests: &[Request], origin: u64, window: Window, interv
             let hit = match rule.watched {
                 Watched::Share(share) => share.holds(request),
                 Watched::Slow => false,
-                Watched::ScoreFailing => request.scores.iter().any(|(name, failing)| *name == value && *failing),
+                Watched::ScoreFailing => request.scores.iter().any(|s| s.name == value && s.failing),
             };
             let cells = per_value.entry(value).or_insert_with(|| vec![Cell::default(); cells_len]);
             let cell = &mut cells[at];
@@ -360,6 +360,7 @@ impl SeriesReplay<'_> {
 mod tests {
     use super::*;
     use crate::monitor::metric::Share;
+    use crate::triage::requests::ScoreMark;
 
     const MINUTE: u64 = 60_000_000_000;
 
@@ -465,7 +466,8 @@ mod tests {
                 let minute = i / 2;
                 let mut r = Request::synthetic(1_000 * MINUTE + i * (MINUTE / 2), "svc", &[], false);
                 let broken = minute >= 300 && i % 2 == 0;
-                r.scores = vec![("correctness".into(), broken), ("tone".into(), false)];
+                let mark = |name: &str, failing| ScoreMark { name: name.into(), value: None, failing };
+                r.scores = vec![mark("correctness", broken), mark("tone", false)];
                 r
             })
             .collect();

@@ -218,7 +218,7 @@ impl Split {
                 _ => vec![NONE_VALUE.to_string()],
             },
             Split::Score => {
-                let mut names: Vec<String> = request.scores.iter().map(|(name, _)| name.clone()).collect();
+                let mut names: Vec<String> = request.scores.iter().map(|s| s.name.clone()).collect();
                 names.sort();
                 names.dedup();
                 names

@@ -8,7 +8,6 @@
 use std::collections::{BTreeMap, HashMap};
 
 use serde::{Deserialize, Serialize};
-use tracehound_store::model::ScoreTargetKind;
 use tracehound_store::{Store, TenantId};
 use utoipa::{IntoParams, ToSchema};
 
@@ -165,7 +164,9 @@ pub fn series(store: &Store, tenant: TenantId, query: &SeriesQuery) -> Result<Se
     };
     match &query.metric {
         Metric::ScoreMean(name) => {
-            for (request, value) in scores_of(store, tenant, &requests, name, window)? {
+            // The scan joined each request's scores; a request's values of the name each count.
+            let scored = requests.iter().flat_map(|r| r.scores.iter().filter(|s| s.name == *name).map(move |s| (r, s)));
+            for (request, value) in scored.filter_map(|(r, s)| Some((r, s.value?))) {
                 let Some(at) = bucket_of(request.start) else { continue };
                 for label in query.split.values(request) {
                     add(&label, at, &|b: &mut Bucket| {
@@ -270,44 +271,43 @@ pub fn quantile(values: &mut [f64], q: f64) -> Option<f64> {
     Some(*at)
 }
 
-/// Each value of score `name` judging a request of the window, with that request.
-fn scores_of<'a>(
-    store: &Store,
-    tenant: TenantId,
-    requests: &'a [Request],
-    name: &str,
-    window: Window,
-) -> Result<Vec<(&'a Request, f64)>, QueryError> {
-    let mut by_id: HashMap<String, usize> = HashMap::with_capacity(requests.len() * 2);
-    for (index, request) in requests.iter().enumerate() {
-        by_id.insert(hex::encode(request.trace_id), index);
-        by_id.insert(request.request_id.clone(), index);
-    }
-    let mut out = Vec::new();
-    // A score arrives after its request: read from the window's start to now.
-    for score in store.scores_between(tenant, window.since, u64::MAX)? {
-        if score.name != name {
-            continue;
-        }
-        let Some(value) = score.value else { continue };
-        let target = match score.target_kind {
-            ScoreTargetKind::Span => score.trace_id.as_deref().map(str::to_ascii_lowercase),
-            ScoreTargetKind::Session => None,
-            _ => Some(score.target_id.clone()),
-        };
-        let index = target.and_then(|t| by_id.get(&t).or_else(|| by_id.get(&t.to_ascii_lowercase())).copied());
-        if let Some(index) = index {
-            out.push((&requests[index], value));
-        }
-    }
-    Ok(out)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     const MINUTE: u64 = 60 * NANOS_PER_SECOND;
+
+    #[test]
+    fn a_score_mean_averages_only_that_names_values_on_the_requests_they_judge() {
+        use crate::test_support::{span, trace_hex, Fixture, T0};
+        use tracehound_store::model::{Score, ScoreTargetKind};
+        use tracehound_store::{TenantId, WriteBatch};
+        let fixture = Fixture::new();
+        let score = |trace: u8, name: &str, value: f64| Score {
+            target_kind: ScoreTargetKind::Trace,
+            target_id: trace_hex(trace),
+            name: name.into(),
+            value: Some(value),
+            time_unix_nano: T0,
+            source: "test".into(),
+            ..Default::default()
+        };
+        let scores = vec![score(1, "correctness", 0.2), score(2, "correctness", 0.6), score(2, "tone", 1.0)];
+        let batch = WriteBatch { spans: vec![span(1, 1, None, 0), span(2, 1, None, 10)], scores, ..Default::default() };
+        fixture.store.write_group(&[batch]).unwrap();
+        let params = SeriesParams {
+            metric: Some("score_mean:correctness".into()),
+            since: Some("1970-01-01T00:00:00Z".into()),
+            until: Some("2100-01-01T00:00:00Z".into()),
+            step: Some("1000000m".into()),
+            ..Default::default()
+        };
+        let query = SeriesQuery::parse(&params, T0).unwrap();
+        let answer = series(&fixture.store, TenantId::DEFAULT, &query).unwrap();
+        let values: Vec<f64> = answer.series[0].points.iter().filter_map(|p| p.value).collect();
+        assert_eq!(values.len(), 1, "{answer:?}");
+        assert!((values[0] - 0.4).abs() < 1e-9, "{values:?}");
+    }
 
     #[test]
     fn the_nearest_rank_quantile_is_a_measured_value() {

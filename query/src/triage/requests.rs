@@ -108,6 +108,18 @@ impl Cue {
     }
 }
 
+/// One score judging a request: its name, its value if it has one, and whether it fails
+/// the request.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScoreMark {
+    /// The score's name.
+    pub name: String,
+    /// Its value, when it has one.
+    pub value: Option<f64>,
+    /// A failing label, or no label and a value below 0.5.
+    pub failing: bool,
+}
+
 /// One request, compact: what triage needs and nothing more.
 #[derive(Debug, Clone)]
 pub struct Request {
@@ -145,8 +157,8 @@ pub struct Request {
     pub tools: Vec<ToolTiming>,
     /// Low-cardinality root and resource attributes.
     pub attributes: BTreeMap<String, String>,
-    /// The eval and feedback scores judging this request: name, and whether it fails it.
-    pub scores: Vec<(String, bool)>,
+    /// The eval and feedback scores judging this request.
+    pub scores: Vec<ScoreMark>,
     /// Cues, one bit per [`Cue`].
     pub cues: u16,
     /// Whether the request counts as failing (loud or silent).
@@ -203,8 +215,8 @@ impl Request {
         r
     }
 
-    fn from_summary(summary: TraceSummary, scores: Vec<(String, bool)>) -> Request {
-        let failing_score = scores.iter().any(|(_, failing)| *failing);
+    fn from_summary(summary: TraceSummary, scores: Vec<ScoreMark>) -> Request {
+        let failing_score = scores.iter().any(|s| s.failing);
         let signals = summary.signals;
         let mut loud = 0u16;
         if summary.error_count > 0 {
@@ -308,8 +320,7 @@ pub fn scan(store: &Store, tenant: TenantId, since: u64, until: u64) -> Result<(
 /// The scores from a moment on, by the ids of what they judge: a trace (lower-case hex) or
 /// a request id. Session scores judge no one request and are left out.
 struct ScoresByTarget {
-    /// Name, and whether it fails what it judges.
-    scores: Vec<(String, bool)>,
+    scores: Vec<ScoreMark>,
     by_id: HashMap<String, Vec<usize>>,
 }
 
@@ -331,13 +342,13 @@ impl ScoresByTarget {
                 _ => score.target_id.clone(),
             };
             out.by_id.entry(target).or_default().push(out.scores.len());
-            out.scores.push((score.name, failing));
+            out.scores.push(ScoreMark { name: score.name, value: score.value, failing });
         }
         Ok(out)
     }
 
     /// The scores judging the request of `summary`, each once.
-    fn of(&self, summary: &TraceSummary) -> Vec<(String, bool)> {
+    fn of(&self, summary: &TraceSummary) -> Vec<ScoreMark> {
         let mut found: Vec<usize> = Vec::new();
         let hex_id = hex::encode(summary.trace_id);
         let ids = std::iter::once(&hex_id).chain(summary.request_ids.iter());
