@@ -232,33 +232,8 @@ pub fn canary(store: &Store, tenant: TenantId, params: &CanaryParams, now: u64) 
         level,
         &mut rng,
     ));
-    triggers.push(Trigger {
-        name: "safety".into(),
-        state: if cand.violations > 0 {
-            TriggerState::Fired
-        } else if cand.requests == 0 {
-            TriggerState::Undecided
-        } else {
-            TriggerState::Passed
-        },
-        threshold: 0.0,
-        ratio: None,
-        interval: None,
-        candidate_n: cand.requests,
-        baseline_n: base.requests,
-        detail: format!(
-            "{} safety violation(s) among {} candidate requests ({} in the baseline): a content-filter stop or a \
-             failing safety score; one fires",
-            cand.violations, cand.requests, base.violations
-        ),
-    });
-    let verdict = if triggers.iter().any(|t| t.state == TriggerState::Fired) {
-        Verdict::Rollback
-    } else if triggers.iter().all(|t| t.state == TriggerState::Passed) {
-        Verdict::Promote
-    } else {
-        Verdict::Hold
-    };
+    triggers.push(safety_trigger(cand.violations, (cand.requests, base.requests), base.violations, CANARY));
+    let verdict = verdict_of(&triggers);
     let metrics = BTreeMap::from([("candidate".to_string(), cand.metrics()), ("baseline".to_string(), base.metrics())]);
     Ok(CanaryAnswer {
         window: window.into(),
@@ -323,8 +298,8 @@ fn time_adjusted(
     (covered(cand.len(), cand_all) && covered(base.len(), base_all)).then_some((cand, base))
 }
 
-#[derive(Clone, Copy)]
-enum Direction {
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Direction {
     /// Fires when candidate / baseline < the ratio.
     LowerIsWorse(f64),
     /// Fires when candidate / baseline > the ratio.
@@ -335,6 +310,13 @@ enum Direction {
 }
 
 impl Direction {
+    /// The threshold, whichever the direction.
+    fn threshold(self) -> f64 {
+        match self {
+            Direction::LowerIsWorse(t) | Direction::HigherIsWorse(t) | Direction::RiseAbove(t) => t,
+        }
+    }
+
     /// Candidate against baseline as this direction measures it; `None` without a baseline
     /// to divide by.
     fn compare(self, candidate: f64, baseline: f64) -> Option<f64> {
@@ -344,6 +326,19 @@ impl Direction {
         }
     }
 }
+
+/// What a trigger compares: the two sides' names in its detail, and the unit its sample
+/// sizes count.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Sides {
+    /// The side judged (`candidate`, `shadow`).
+    pub judged: &'static str,
+    /// The side it is judged against (`baseline`, `primary`).
+    pub against: &'static str,
+}
+
+/// The canary's sides.
+const CANARY: Sides = Sides { judged: "candidate", against: "baseline" };
 
 #[allow(clippy::too_many_arguments)]
 fn judge(
@@ -356,42 +351,57 @@ fn judge(
     level: f64,
     rng: &mut SmallRng,
 ) -> Trigger {
-    let threshold = match direction {
-        Direction::LowerIsWorse(t) | Direction::HigherIsWorse(t) | Direction::RiseAbove(t) => t,
-    };
-    let mut trigger = Trigger {
-        name,
-        state: TriggerState::Undecided,
-        threshold,
-        ratio: None,
-        interval: None,
-        candidate_n: cand.len(),
-        baseline_n: base.len(),
-        detail: String::new(),
-    };
     if cand.len() < min_n || base.len() < min_n {
-        trigger.detail = format!(
+        let detail = format!(
             "not enough data: {} candidate and {} baseline requests, {min_n} each needed",
             cand.len(),
             base.len()
         );
-        return trigger;
+        return undecided(name, direction, (cand.len(), base.len()), detail);
     }
-    let (Some(c), Some(b)) = (statistic(cand), statistic(base)) else { return trigger };
+    let point = statistic(cand).zip(statistic(base));
+    let draw = || Some((statistic(&resample(cand, rng))?, statistic(&resample(base, rng))?));
+    decide(name, direction, (cand.len(), base.len()), point, draw, level, CANARY)
+}
+
+/// A trigger not decided, and why.
+pub(crate) fn undecided(name: String, direction: Direction, sizes: (usize, usize), detail: String) -> Trigger {
+    Trigger {
+        name,
+        state: TriggerState::Undecided,
+        threshold: direction.threshold(),
+        ratio: None,
+        interval: None,
+        candidate_n: sizes.0,
+        baseline_n: sizes.1,
+        detail,
+    }
+}
+
+/// Decides a trigger from the two sides' figures (`point`) and a one-sided percentile
+/// interval of [`RESAMPLES`] draws of them at `level`: fired when the whole interval is past
+/// the threshold, passed when it is wholly on the safe side, undecided otherwise.
+pub(crate) fn decide(
+    name: String,
+    direction: Direction,
+    sizes: (usize, usize),
+    point: Option<(f64, f64)>,
+    mut draw: impl FnMut() -> Option<(f64, f64)>,
+    level: f64,
+    sides: Sides,
+) -> Trigger {
+    let mut trigger = undecided(name, direction, sizes, String::new());
+    let threshold = trigger.threshold;
+    let Some((c, b)) = point else { return trigger };
     let Some(point) = direction.compare(c, b) else {
-        trigger.detail = "the baseline's figure is zero: no ratio to judge".into();
+        trigger.detail = format!("the {}'s figure is zero: no ratio to judge", sides.against);
         return trigger;
     };
     trigger.ratio = Some(point);
-    let mut ratios: Vec<f64> = (0..RESAMPLES)
-        .filter_map(|_| {
-            let rc = statistic(&resample(cand, rng))?;
-            let rb = statistic(&resample(base, rng))?;
-            direction.compare(rc, rb)
-        })
-        .collect();
-    ratios.sort_by(f64::total_cmp);
-    let at = |q: f64| ratios.get(((ratios.len() as f64 - 1.0) * q).round() as usize).copied();
+    let mut draws: Vec<f64> =
+        (0..RESAMPLES).filter_map(|_| draw().and_then(|(c, b)| direction.compare(c, b))).collect();
+    draws.sort_by(f64::total_cmp);
+    let at = |q: f64| draws.get(((draws.len() as f64 - 1.0) * q).round() as usize).copied();
     let (Some(low), Some(high)) = (at(1.0 - level), at(level)) else { return trigger };
     trigger.interval = Some([low, high]);
     trigger.state = match direction {
@@ -403,9 +413,10 @@ fn judge(
         Direction::RiseAbove(t) if high <= t => TriggerState::Passed,
         _ => TriggerState::Undecided,
     };
+    let Sides { judged, against } = sides;
     trigger.detail = match direction {
         Direction::RiseAbove(_) => format!(
-            "candidate {:.1}% − baseline {:.1}% = {:+.1} points (interval {:+.1}–{:+.1}); threshold {:+.1} points",
+            "{judged} {:.1}% − {against} {:.1}% = {:+.1} points (interval {:+.1}–{:+.1}); threshold {:+.1} points",
             c * 100.0,
             b * 100.0,
             point * 100.0,
@@ -413,9 +424,49 @@ fn judge(
             high * 100.0,
             threshold * 100.0
         ),
-        _ => format!("candidate / baseline = {point:.3} (interval {low:.3}–{high:.3}); threshold {threshold:.2}"),
+        _ => format!("{judged} / {against} = {point:.3} (interval {low:.3}–{high:.3}); threshold {threshold:.2}"),
     };
     trigger
+}
+
+/// The safety trigger: one violation among the judged side fires.
+pub(crate) fn safety_trigger(
+    violations: usize,
+    sizes: (usize, usize),
+    against_violations: usize,
+    sides: Sides,
+) -> Trigger {
+    Trigger {
+        name: "safety".into(),
+        state: if violations > 0 {
+            TriggerState::Fired
+        } else if sizes.0 == 0 {
+            TriggerState::Undecided
+        } else {
+            TriggerState::Passed
+        },
+        threshold: 0.0,
+        ratio: None,
+        interval: None,
+        candidate_n: sizes.0,
+        baseline_n: sizes.1,
+        detail: format!(
+            "{violations} safety violation(s) among {} {} requests ({against_violations} among the {}): a \
+             content-filter stop or a failing safety score; one fires",
+            sizes.0, sides.judged, sides.against
+        ),
+    }
+}
+
+/// Rollback when any trigger fired, promote when every trigger passed, hold otherwise.
+pub(crate) fn verdict_of(triggers: &[Trigger]) -> Verdict {
+    if triggers.iter().any(|t| t.state == TriggerState::Fired) {
+        Verdict::Rollback
+    } else if triggers.iter().all(|t| t.state == TriggerState::Passed) {
+        Verdict::Promote
+    } else {
+        Verdict::Hold
+    }
 }
 
 fn resample(values: &[f64], rng: &mut SmallRng) -> Vec<f64> {

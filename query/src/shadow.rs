@@ -30,11 +30,13 @@ use tracehound_store::{Store, TenantId};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::assess::{scan_window, Assessed, Criteria};
-use crate::canary::{is_safety, mean, p99, safety_violation, Trigger, TriggerState, Verdict};
+use crate::canary::{
+    decide, is_safety, mean, p99, safety_trigger, safety_violation, undecided, verdict_of, Direction, Sides, Trigger,
+    Verdict,
+};
 use crate::error::QueryError;
 use crate::failing::{Window, WindowView};
 
-const RESAMPLES: usize = 2_000;
 const ALPHA: f64 = 0.05;
 const MIN_PAIRS_FOR_MEAN: usize = 30;
 const MIN_PAIRS_FOR_P99: usize = 100;
@@ -103,46 +105,33 @@ pub fn shadow(store: &Store, tenant: TenantId, params: &ShadowParams, now: u64) 
     for name in &score_names {
         let values: Vec<(f64, f64)> =
             pairs.iter().filter_map(|(p, s)| Some((score_mean(p, name)?, score_mean(s, name)?))).collect();
-        triggers.push(judge_pairs(format!("eval_score:{name}"), &values, Judged::MeanDrop(0.95), level, &mut rng));
+        let name = format!("eval_score:{name}");
+        triggers.push(judge_pairs(
+            name,
+            &values,
+            Direction::LowerIsWorse(0.95),
+            mean,
+            MIN_PAIRS_FOR_MEAN,
+            level,
+            &mut rng,
+        ));
     }
     let latency = |a: &Assessed| a.summary.end_unix_nano.saturating_sub(a.summary.start_unix_nano) as f64 / 1e6;
     let latencies: Vec<(f64, f64)> = pairs.iter().map(|(p, s)| (latency(p), latency(s))).collect();
-    triggers.push(judge_pairs("p99_latency".into(), &latencies, Judged::P99Rise(1.20), level, &mut rng));
+    let p99_rise = Direction::HigherIsWorse(1.20);
+    triggers.push(judge_pairs("p99_latency".into(), &latencies, p99_rise, p99, MIN_PAIRS_FOR_P99, level, &mut rng));
     let cost = |a: &Assessed| crate::cost::prices().cost(&a.summary.usage_by_model);
     let costs: Vec<(f64, f64)> = pairs.iter().filter_map(|(p, s)| Some((cost(p)?, cost(s)?))).collect();
-    triggers.push(judge_pairs("cost_per_request".into(), &costs, Judged::MeanRise(1.15), level, &mut rng));
+    let cost_rise = Direction::HigherIsWorse(1.15);
+    triggers.push(judge_pairs("cost_per_request".into(), &costs, cost_rise, mean, MIN_PAIRS_FOR_MEAN, level, &mut rng));
     let failing: Vec<(f64, f64)> =
         pairs.iter().map(|(p, s)| (f64::from(u8::from(p.failing())), f64::from(u8::from(s.failing())))).collect();
-    triggers.push(judge_pairs("failing_share".into(), &failing, Judged::ShareRise(0.05), level, &mut rng));
+    let share_rise = Direction::RiseAbove(0.05);
+    triggers.push(judge_pairs("failing_share".into(), &failing, share_rise, mean, MIN_PAIRS_FOR_MEAN, level, &mut rng));
     let violations = pairs.iter().filter(|(_, s)| safety_violation(s)).count();
     let primary_violations = pairs.iter().filter(|(p, _)| safety_violation(p)).count();
-    triggers.push(Trigger {
-        name: "safety".into(),
-        state: if violations > 0 {
-            TriggerState::Fired
-        } else if pairs.is_empty() {
-            TriggerState::Undecided
-        } else {
-            TriggerState::Passed
-        },
-        threshold: 0.0,
-        ratio: None,
-        interval: None,
-        candidate_n: pairs.len(),
-        baseline_n: pairs.len(),
-        detail: format!(
-            "{violations} safety violation(s) among {} shadows ({primary_violations} among their primaries): a \
-             content-filter stop or a failing safety score; one fires",
-            pairs.len()
-        ),
-    });
-    let verdict = if triggers.iter().any(|t| t.state == TriggerState::Fired) {
-        Verdict::Rollback
-    } else if triggers.iter().all(|t| t.state == TriggerState::Passed) {
-        Verdict::Promote
-    } else {
-        Verdict::Hold
-    };
+    triggers.push(safety_trigger(violations, (pairs.len(), pairs.len()), primary_violations, SHADOW));
+    let verdict = verdict_of(&triggers);
     Ok(ShadowAnswer {
         window: window.into(),
         pairs: pairs.len(),
@@ -154,94 +143,37 @@ pub fn shadow(store: &Store, tenant: TenantId, params: &ShadowParams, now: u64) 
     })
 }
 
-/// What a trigger compares, and where it fires.
-#[derive(Debug, Clone, Copy)]
-enum Judged {
-    /// Shadow mean over primary mean; fires below the threshold.
-    MeanDrop(f64),
-    /// Shadow mean over primary mean; fires above the threshold.
-    MeanRise(f64),
-    /// Shadow p99 over primary p99; fires above the threshold.
-    P99Rise(f64),
-    /// Shadow share minus primary share (values 0 or 1); fires above the threshold.
-    ShareRise(f64),
-}
+/// The shadow's sides.
+const SHADOW: Sides = Sides { judged: "shadow", against: "primary" };
 
-impl Judged {
-    fn threshold(self) -> f64 {
-        match self {
-            Judged::MeanDrop(t) | Judged::MeanRise(t) | Judged::P99Rise(t) | Judged::ShareRise(t) => t,
-        }
+/// One trigger judged on the pairs `(primary, shadow)`, resampling pairs.
+#[allow(clippy::too_many_arguments)]
+fn judge_pairs(
+    name: String,
+    pairs: &[(f64, f64)],
+    direction: Direction,
+    statistic: fn(&[f64]) -> Option<f64>,
+    min_pairs: usize,
+    level: f64,
+    rng: &mut SmallRng,
+) -> Trigger {
+    let sizes = (pairs.len(), pairs.len());
+    if pairs.len() < min_pairs {
+        let detail = format!("not enough data: {} pairs, {min_pairs} needed", pairs.len());
+        return undecided(name, direction, sizes, detail);
     }
-
-    fn min_pairs(self) -> usize {
-        match self {
-            Judged::P99Rise(_) => MIN_PAIRS_FOR_P99,
-            _ => MIN_PAIRS_FOR_MEAN,
-        }
-    }
-
-    /// The statistic of `pairs` (primary, shadow); `None` without a baseline to divide by.
-    fn of(self, pairs: &[(f64, f64)]) -> Option<f64> {
-        let primary: Vec<f64> = pairs.iter().map(|p| p.0).collect();
-        let shadow: Vec<f64> = pairs.iter().map(|p| p.1).collect();
-        let ratio = |s: Option<f64>, p: Option<f64>| match (s, p) {
-            (Some(s), Some(p)) if p > 0.0 => Some(s / p),
-            _ => None,
-        };
-        match self {
-            Judged::MeanDrop(_) | Judged::MeanRise(_) => ratio(mean(&shadow), mean(&primary)),
-            Judged::P99Rise(_) => ratio(p99(&shadow), p99(&primary)),
-            Judged::ShareRise(_) => Some(mean(&shadow)? - mean(&primary)?),
-        }
-    }
-}
-
-/// One trigger judged on the pairs by resampling pairs.
-fn judge_pairs(name: String, pairs: &[(f64, f64)], judged: Judged, level: f64, rng: &mut SmallRng) -> Trigger {
-    let threshold = judged.threshold();
-    let mut trigger = Trigger {
-        name,
-        state: TriggerState::Undecided,
-        threshold,
-        ratio: None,
-        interval: None,
-        candidate_n: pairs.len(),
-        baseline_n: pairs.len(),
-        detail: String::new(),
+    // (shadow, primary): the judged side first, as the decision reads them.
+    let figures = |sample: &[(f64, f64)]| {
+        let primary: Vec<f64> = sample.iter().map(|p| p.0).collect();
+        let shadow: Vec<f64> = sample.iter().map(|p| p.1).collect();
+        Some((statistic(&shadow)?, statistic(&primary)?))
     };
-    if pairs.len() < judged.min_pairs() {
-        trigger.detail = format!("not enough data: {} pairs, {} needed", pairs.len(), judged.min_pairs());
-        return trigger;
-    }
-    let Some(point) = judged.of(pairs) else {
-        trigger.detail = "the primaries' figure is zero: no ratio to judge".into();
-        return trigger;
+    let draw = || {
+        let sample: Vec<(f64, f64)> = (0..pairs.len()).map(|_| pairs[rng.random_range(0..pairs.len())]).collect();
+        figures(&sample)
     };
-    trigger.ratio = Some(point);
-    let mut draws: Vec<f64> = (0..RESAMPLES)
-        .filter_map(|_| {
-            let sample: Vec<(f64, f64)> = (0..pairs.len()).map(|_| pairs[rng.random_range(0..pairs.len())]).collect();
-            judged.of(&sample)
-        })
-        .collect();
-    draws.sort_by(f64::total_cmp);
-    let at = |q: f64| draws.get(((draws.len() as f64 - 1.0) * q).round() as usize).copied();
-    let (Some(low), Some(high)) = (at(1.0 - level), at(level)) else { return trigger };
-    trigger.interval = Some([low, high]);
-    trigger.state = match judged {
-        Judged::MeanDrop(t) if high < t => TriggerState::Fired,
-        Judged::MeanDrop(t) if low >= t => TriggerState::Passed,
-        Judged::MeanDrop(_) => TriggerState::Undecided,
-        _ if low > threshold => TriggerState::Fired,
-        _ if high <= threshold => TriggerState::Passed,
-        _ => TriggerState::Undecided,
-    };
-    let what = if matches!(judged, Judged::ShareRise(_)) { "shadow − primary" } else { "shadow / primary" };
-    trigger.detail = format!(
-        "{what} = {point:.3} over {} pairs (interval {low:.3}–{high:.3}, paired resampling); threshold {threshold:.2}",
-        pairs.len()
-    );
+    let mut trigger = decide(name, direction, sizes, figures(pairs), draw, level, SHADOW);
+    trigger.detail = format!("{} over {} pairs, resampled as pairs", trigger.detail, pairs.len());
     trigger
 }
 
@@ -254,6 +186,7 @@ fn score_mean(a: &Assessed, name: &str) -> Option<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::canary::TriggerState;
     use crate::test_support::{llm_span, span, Fixture, MS, T0};
     use tracehound_store::model::{AttrValue, KeyValue, Span, StatusCode, TokenUsage};
 
