@@ -218,7 +218,7 @@ impl AlertEngine {
             let mut errors: Vec<String> = Vec::new();
             for name in &n.pending {
                 let Some(receiver) = self.config.receivers.iter().find(|r| r.name() == name) else { continue };
-                let kind = format!("{:?}", receiver.kind).to_lowercase();
+                let kind = receiver.kind.as_str();
                 match self.send(receiver, &n).await {
                     Ok(()) => {
                         metrics::counter!("tracehound_alert_deliveries_total", "receiver" => kind, "outcome" => "delivered")

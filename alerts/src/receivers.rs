@@ -21,6 +21,17 @@ pub enum ReceiverKind {
     Alertmanager,
 }
 
+impl ReceiverKind {
+    /// Its name in receiver names and metric labels.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReceiverKind::Webhook => "webhook",
+            ReceiverKind::Slack => "slack",
+            ReceiverKind::Alertmanager => "alertmanager",
+        }
+    }
+}
+
 /// One receiver.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Receiver {
@@ -58,12 +69,7 @@ impl Receiver {
         }
         // The name goes into the state file: a hash, because a Slack webhook URL is a secret.
         let digest = blake3::hash(parsed.as_str().as_bytes()).to_hex();
-        let prefix = match kind {
-            ReceiverKind::Webhook => "webhook",
-            ReceiverKind::Slack => "slack",
-            ReceiverKind::Alertmanager => "alertmanager",
-        };
-        Ok(Receiver { kind, url: parsed, name: format!("{prefix}:{}", &digest.as_str()[..12]) })
+        Ok(Receiver { kind, url: parsed, name: format!("{}:{}", kind.as_str(), &digest.as_str()[..12]) })
     }
 
     /// The name pending notifications know it by.

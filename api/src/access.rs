@@ -38,8 +38,8 @@ pub enum Access {
     Api(Scope),
 }
 
-/// Where the binary mounts the MCP tools.
-const MCP_PATH: &str = "/mcp";
+/// Where the binary mounts the MCP tools; the access rule below is written for it.
+pub const MCP_PATH: &str = "/mcp";
 const PAGE_PREFIXES: &[&str] = &["/r/", "/s/"];
 const PAGES: &[&str] = &["/", "/search", "/failing", "/versions", "/postmortem", "/triage", "/monitor"];
 /// Reads of evidence, recorded in the audit trail.
@@ -75,7 +75,9 @@ pub fn access_of(method: &Method, path: &str) -> Access {
         "/metrics" | "/api/v1/audit" => return Access::Api(Scope::Admin),
         "/api/v1/scores" if method == Method::POST => return Access::Api(Scope::Ingest),
         // MCP's streamable HTTP posts every call, reads included; the tools only read.
-        _ if path == MCP_PATH || path.starts_with("/mcp/") => return Access::Api(Scope::Read),
+        _ if path == MCP_PATH || path.strip_prefix(MCP_PATH).is_some_and(|rest| rest.starts_with('/')) => {
+            return Access::Api(Scope::Read)
+        }
         _ => {}
     }
     if reading && (PAGES.contains(&path) || PAGE_PREFIXES.iter().any(|p| path.starts_with(p))) {

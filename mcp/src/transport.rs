@@ -10,9 +10,6 @@ use rmcp::ServiceExt;
 use crate::source::EvidenceSource;
 use crate::tools::EvidenceTools;
 
-/// Where the HTTP transport is mounted on the API listener.
-pub const MCP_PATH: &str = "/mcp";
-
 /// Why the stdio server stopped abnormally.
 #[derive(Debug, thiserror::Error)]
 pub enum TransportError {
@@ -24,7 +21,7 @@ pub enum TransportError {
     Session(String),
 }
 
-/// The streamable HTTP service, as a tower service to nest at [`MCP_PATH`].
+/// The streamable HTTP service, as a tower service the binary nests under the API's `/mcp`.
 ///
 /// Stateless, answering in plain JSON: every POST stands alone, so each tool call is made
 /// with the key of the request that carries it (there is no session a second key could

@@ -334,7 +334,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     // The MCP tools call the guarded router in-process, as the caller: each call is checked
     // and audited as the API call it is.
     let mcp = tracehound_mcp::transport::http_service(Arc::new(crate::mcp::RouterSource::new(api_router.clone())));
-    let mcp_routes = axum::Router::new().nest_service(tracehound_mcp::transport::MCP_PATH, mcp);
+    let mcp_routes = axum::Router::new().nest_service(tracehound_api::access::MCP_PATH, mcp);
     let api_router = api_router.merge(tracehound_api::guarded(mcp_routes, access));
     let api = serve_router(api_listener, api_router, tls.clone(), stopped(stop_rx.clone()));
 
