@@ -119,6 +119,7 @@ impl ScoreInput {
             explanation: self.explanation,
             source: self.source.map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).unwrap_or_else(|| "api".into()),
             time_unix_nano,
+            evaluator: None,
         })
     }
 }

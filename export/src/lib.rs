@@ -32,6 +32,10 @@ pub const SCORE_TARGET_ID: &str = "tracehound.score.target_id";
 pub const SCORE_TRACE_ID: &str = "tracehound.score.trace_id";
 /// Attribute naming a carried score's source (`api`, `llm-judge`, ...).
 pub const SCORE_SOURCE: &str = "tracehound.score.source";
+/// Attributes naming the scorecard, its version and the judge model of a score Tracehound's
+/// online evaluation produced.
+pub const SCORE_EVALUATOR: [&str; 3] =
+    ["tracehound.score.evaluator.scorecard", "tracehound.score.evaluator.version", "tracehound.score.evaluator.model"];
 
 /// One stored request as OTLP: its trace export, and its logs export when it has log
 /// records or scores ingest would not rebuild from its spans and logs.
@@ -231,6 +235,13 @@ fn score_log(score: &Score, data: &TraceData) -> OtlpLogRecord {
     if let Some(trace) = &score.trace_id {
         attrs.push(text(SCORE_TRACE_ID, trace));
     }
+    if let Some(evaluator) = &score.evaluator {
+        attrs.push(text(SCORE_EVALUATOR[0], &evaluator.scorecard));
+        attrs.push(text(SCORE_EVALUATOR[1], &evaluator.version));
+        if let Some(model) = &evaluator.model {
+            attrs.push(text(SCORE_EVALUATOR[2], model));
+        }
+    }
     if let Some(value) = score.value {
         attrs.push(OtlpKeyValue {
             key: "gen_ai.evaluation.score.value".into(),
@@ -291,7 +302,7 @@ mod tests {
     use super::*;
     use prost::Message;
     use tracehound_normalize::{normalize_logs, normalize_traces, NormalizeConfig};
-    use tracehound_store::model::ScoreTargetKind;
+    use tracehound_store::model::{EvaluatorVersion, ScoreTargetKind};
     use tracehound_store::summary::TraceSummary;
 
     const FIXTURE: &str =
@@ -364,6 +375,11 @@ mod tests {
             explanation: Some("did not answer".into()),
             source: "llm-judge".into(),
             time_unix_nano: 1_795_898_433_000_000_000,
+            evaluator: Some(EvaluatorVersion {
+                scorecard: "support".into(),
+                version: "3".into(),
+                model: Some("judge-1".into()),
+            }),
         };
         let export = logs_export(&data(spans, vec![], vec![score.clone()]), std::slice::from_ref(&score)).unwrap();
         let logs = normalize_logs(&export, &NormalizeConfig::default()).items;

@@ -112,6 +112,12 @@ fn evaluation_result(attributes: &[KeyValue], time: u64, context: Option<Target>
     score.value = value.filter(|v| v.is_finite());
     score.label = label;
     score.explanation = attrs.text("gen_ai.evaluation.explanation");
+    if let (Some(scorecard), Some(version)) =
+        (attrs.text("tracehound.score.evaluator.scorecard"), attrs.text("tracehound.score.evaluator.version"))
+    {
+        let model = attrs.text("tracehound.score.evaluator.model");
+        score.evaluator = Some(tracehound_store::model::EvaluatorVersion { scorecard, version, model });
+    }
     Some(score)
 }
 

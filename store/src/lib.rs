@@ -7,6 +7,7 @@
 pub mod audit;
 pub mod codec;
 pub mod error;
+pub mod evals;
 pub mod holds;
 pub mod keys;
 pub mod model;

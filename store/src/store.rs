@@ -25,6 +25,8 @@ pub struct WriteBatch {
     pub logs: Vec<LogRecord>,
     /// Scores (evaluations, feedback), stored under the id of what they judge.
     pub scores: Vec<Score>,
+    /// Requests leaving the evaluation queue with these scores (`crate::evals`).
+    pub evals_done: Vec<crate::evals::EvalDone>,
 }
 
 impl Default for TenantId {
@@ -81,6 +83,7 @@ pub struct Store {
     pub(crate) holds: Keyspace,
     /// The audit trail of evidence reads (see `audit.rs`).
     pub(crate) audit: Keyspace,
+    pub(crate) evals: Keyspace,
     /// Serializes hold changes with retention's decide-and-delete steps, so a hold that
     /// was answered 201 is seen by every later deletion.
     pub(crate) hold_lock: Arc<std::sync::Mutex<()>>,
@@ -166,6 +169,7 @@ impl Store {
             scores: db.keyspace("scores", plain)?,
             holds: db.keyspace("holds", plain)?,
             audit: db.keyspace("audit", plain)?,
+            evals: db.keyspace("evals", plain)?,
             hold_lock: Arc::default(),
             disk_reserve: Arc::new(AtomicU64::new(DEFAULT_DISK_RESERVE)),
             meta,
@@ -289,6 +293,11 @@ impl Store {
         if self.check_headroom().is_err() {
             return Ok(());
         }
+        // The evaluation follower reads the log too: what it has not read stays.
+        let seq = match self.eval_follower_cursor()? {
+            Some(follower) => seq.min(follower),
+            None => seq,
+        };
         let end = seq.saturating_add(1).to_be_bytes();
         let keys: Vec<_> = self.changelog.range(..end).map(|item| item.key()).collect::<Result<_, _>>()?;
         for key in keys {
@@ -351,6 +360,7 @@ impl Store {
             tx.insert(&self.logs, key, content);
         }
         outcome.new_scores = self.stage_scores(tx, &mut pending.score_keys, t, &batch.scores)?;
+        self.stage_evals_done(tx, t, &batch.evals_done)?;
         Ok(outcome)
     }
 

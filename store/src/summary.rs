@@ -217,25 +217,7 @@ impl TraceSummary {
     }
 
     fn note_texts(&mut self, span: &Span, is_root: bool) {
-        let (question, answer) = match (&span.llm, is_root) {
-            (Some(llm), true) => (
-                last_user_text(&llm.input_messages).or_else(|| plain_text(span.input_value.as_deref())),
-                first_text(&llm.output_messages).or_else(|| plain_text(span.output_value.as_deref())),
-            ),
-            (None, true) => (plain_text(span.input_value.as_deref()), plain_text(span.output_value.as_deref())),
-            (Some(llm), false) if span.kind == SpanKind::Llm => {
-                (last_user_text(&llm.input_messages), first_text(&llm.output_messages))
-            }
-            (_, false) if matches!(span.kind, SpanKind::Agent | SpanKind::Chain) => {
-                (plain_text(span.input_value.as_deref()), plain_text(span.output_value.as_deref()))
-            }
-            _ => (None, None),
-        };
-        let source = match (is_root, span.kind) {
-            (true, _) => TextSource::Root,
-            (false, SpanKind::Agent | SpanKind::Chain) => TextSource::Workflow,
-            (false, _) => TextSource::LlmCall,
-        };
+        let (question, answer, source) = span_texts(span, is_root);
         self.offer_question(question, source, span.start_unix_nano);
         self.offer_answer(answer, source, span.end_unix_nano);
     }
@@ -243,10 +225,8 @@ impl TraceSummary {
     /// The question from a better source wins; from the same source, the earliest.
     fn offer_question(&mut self, text: Option<String>, source: TextSource, at: u64) {
         let Some(text) = text else { return };
-        let better = self.question.is_none()
-            || source < self.question_source
-            || (source == self.question_source && at < self.question_at);
-        if better {
+        let current = self.question.is_some().then_some((self.question_source, self.question_at));
+        if question_wins(current, source, at) {
             self.signals.set_question(&text);
             self.question = Some(preview(&text));
             self.question_at = at;
@@ -258,16 +238,89 @@ impl TraceSummary {
     /// The answer from a better source wins; from the same source, the latest.
     fn offer_answer(&mut self, text: Option<String>, source: TextSource, at: u64) {
         let Some(text) = text else { return };
-        let better = self.answer.is_none()
-            || source < self.answer_source
-            || (source == self.answer_source && at >= self.answer_at);
-        if better {
+        let current = self.answer.is_some().then_some((self.answer_source, self.answer_at));
+        if answer_wins(current, source, at) {
             self.signals.set_answer(&text);
             self.answer = Some(preview(&text));
             self.answer_at = at;
             self.answer_source = source;
             self.signals.check_languages(self.question.as_deref(), self.answer.as_deref());
         }
+    }
+}
+
+/// What one span offers as the request's question and answer, and from which source.
+fn span_texts(span: &Span, is_root: bool) -> (Option<String>, Option<String>, TextSource) {
+    let (question, answer) = match (&span.llm, is_root) {
+        (Some(llm), true) => (
+            last_user_text(&llm.input_messages).or_else(|| plain_text(span.input_value.as_deref())),
+            first_text(&llm.output_messages).or_else(|| plain_text(span.output_value.as_deref())),
+        ),
+        (None, true) => (plain_text(span.input_value.as_deref()), plain_text(span.output_value.as_deref())),
+        (Some(llm), false) if span.kind == SpanKind::Llm => {
+            (last_user_text(&llm.input_messages), first_text(&llm.output_messages))
+        }
+        (_, false) if matches!(span.kind, SpanKind::Agent | SpanKind::Chain) => {
+            (plain_text(span.input_value.as_deref()), plain_text(span.output_value.as_deref()))
+        }
+        _ => (None, None),
+    };
+    let source = match (is_root, span.kind) {
+        (true, _) => TextSource::Root,
+        (false, SpanKind::Agent | SpanKind::Chain) => TextSource::Workflow,
+        (false, _) => TextSource::LlmCall,
+    };
+    (question, answer, source)
+}
+
+/// The question from a better source wins; from the same source, the earliest.
+fn question_wins(current: Option<(TextSource, u64)>, source: TextSource, at: u64) -> bool {
+    current.is_none_or(|(held, held_at)| source < held || (source == held && at < held_at))
+}
+
+/// The answer from a better source wins; from the same source, the latest.
+fn answer_wins(current: Option<(TextSource, u64)>, source: TextSource, at: u64) -> bool {
+    current.is_none_or(|(held, held_at)| source < held || (source == held && at >= held_at))
+}
+
+/// A request's question and answer in full, read from its spans and log records by the
+/// rules a summary keeps their previews by (see [`TextSource`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RequestTexts {
+    /// The user's question, exact.
+    pub question: Option<String>,
+    /// The final answer, exact.
+    pub answer: Option<String>,
+}
+
+impl RequestTexts {
+    /// The texts of a whole trace.
+    pub fn of(spans: &[Span], logs: &[LogRecord]) -> RequestTexts {
+        let mut question: Option<(String, TextSource, u64)> = None;
+        let mut answer: Option<(String, TextSource, u64)> = None;
+        let mut offer = |q: Option<String>, a: Option<String>, source: TextSource, q_at: u64, a_at: u64| {
+            if let Some(text) = q {
+                if question_wins(question.as_ref().map(|(_, s, at)| (*s, *at)), source, q_at) {
+                    question = Some((text, source, q_at));
+                }
+            }
+            if let Some(text) = a {
+                if answer_wins(answer.as_ref().map(|(_, s, at)| (*s, *at)), source, a_at) {
+                    answer = Some((text, source, a_at));
+                }
+            }
+        };
+        for span in spans {
+            let (q, a, source) = span_texts(span, span.parent_span_id.is_none());
+            offer(q, a, source, span.start_unix_nano, span.end_unix_nano);
+        }
+        for log in logs {
+            let Some(llm) = log.llm.as_ref() else { continue };
+            let q = last_user_text(&llm.input_messages);
+            let a = first_text(&llm.output_messages);
+            offer(q, a, TextSource::LogEvent, log.time_unix_nano, log.time_unix_nano);
+        }
+        RequestTexts { question: question.map(|(t, _, _)| t), answer: answer.map(|(t, _, _)| t) }
     }
 }
 

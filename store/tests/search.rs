@@ -98,7 +98,15 @@ fn corpus() -> Corpus {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(&dir.path().join("store")).unwrap();
     for i in 0..REQUESTS {
-        store.write_group(&[WriteBatch { tenant: T, spans: request(i), logs: vec![], scores: vec![] }]).unwrap();
+        store
+            .write_group(&[WriteBatch {
+                tenant: T,
+                spans: request(i),
+                logs: vec![],
+                scores: vec![],
+                evals_done: vec![],
+            }])
+            .unwrap();
     }
     let index = SearchIndex::open(&dir.path().join("index")).unwrap();
     catch_up(&store, &index).unwrap();
@@ -257,7 +265,7 @@ fn accented_text_is_found_without_accents_and_with_them() {
     let mut spans = request(200);
     spans[1].llm.as_mut().unwrap().input_messages =
         vec![message("user", "Quiero la devolución del pedido, s'il vous plaît. Rückerstattung!")];
-    c.store.write_group(&[WriteBatch { tenant: T, spans, logs: vec![], scores: vec![] }]).unwrap();
+    c.store.write_group(&[WriteBatch { tenant: T, spans, logs: vec![], scores: vec![], evals_done: vec![] }]).unwrap();
     catch_up(&c.store, &c.index).unwrap();
     for query in ["devolucion", "devolución", "plait", "ruckerstattung", "Rückerstattung"] {
         assert_eq!(search(&c, vec![words(query)]), BTreeSet::from([200]), "{query}");
@@ -269,7 +277,7 @@ fn cjk_text_is_found_by_a_substring() {
     let c = corpus();
     let mut spans = request(201);
     spans[1].llm.as_mut().unwrap().input_messages = vec![message("user", "我想了解退款政策和订单状态")];
-    c.store.write_group(&[WriteBatch { tenant: T, spans, logs: vec![], scores: vec![] }]).unwrap();
+    c.store.write_group(&[WriteBatch { tenant: T, spans, logs: vec![], scores: vec![], evals_done: vec![] }]).unwrap();
     catch_up(&c.store, &c.index).unwrap();
     assert_eq!(search(&c, vec![phrase("退款政策")]), BTreeSet::from([201]));
     assert_eq!(search(&c, vec![words("订单")]), BTreeSet::from([201]));
@@ -281,7 +289,7 @@ fn an_email_address_is_found_as_typed() {
     let c = corpus();
     let mut spans = request(202);
     spans[1].llm.as_mut().unwrap().input_messages = vec![message("user", "contact jane.doe@example.com today")];
-    c.store.write_group(&[WriteBatch { tenant: T, spans, logs: vec![], scores: vec![] }]).unwrap();
+    c.store.write_group(&[WriteBatch { tenant: T, spans, logs: vec![], scores: vec![], evals_done: vec![] }]).unwrap();
     catch_up(&c.store, &c.index).unwrap();
     assert_eq!(search(&c, vec![words("jane.doe@example.com")]), BTreeSet::from([202]));
 }
@@ -308,7 +316,9 @@ fn spans_arriving_later_update_their_request() {
     late.truncate(1);
     late[0].span_id = [9; 8];
     late[0].name = "late.span zanzibar".into();
-    c.store.write_group(&[WriteBatch { tenant: T, spans: late, logs: vec![], scores: vec![] }]).unwrap();
+    c.store
+        .write_group(&[WriteBatch { tenant: T, spans: late, logs: vec![], scores: vec![], evals_done: vec![] }])
+        .unwrap();
     catch_up(&c.store, &c.index).unwrap();
     assert_eq!(search(&c, vec![words("zanzibar rare3")]), BTreeSet::from([3]));
     assert_eq!(c.index.num_docs(), u64::from(REQUESTS), "updated in place, not added twice");
@@ -318,13 +328,17 @@ fn spans_arriving_later_update_their_request() {
 fn a_reopened_index_resumes_from_its_commit() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(&dir.path().join("store")).unwrap();
-    store.write_group(&[WriteBatch { tenant: T, spans: request(1), logs: vec![], scores: vec![] }]).unwrap();
+    store
+        .write_group(&[WriteBatch { tenant: T, spans: request(1), logs: vec![], scores: vec![], evals_done: vec![] }])
+        .unwrap();
     {
         let index = SearchIndex::open(&dir.path().join("index")).unwrap();
         catch_up(&store, &index).unwrap();
     }
     // Written while no indexer ran, as after a crash between store and index commits.
-    store.write_group(&[WriteBatch { tenant: T, spans: request(2), logs: vec![], scores: vec![] }]).unwrap();
+    store
+        .write_group(&[WriteBatch { tenant: T, spans: request(2), logs: vec![], scores: vec![], evals_done: vec![] }])
+        .unwrap();
     let index = SearchIndex::open(&dir.path().join("index")).unwrap();
     assert_eq!(index.committed_seq(), 1);
     catch_up(&store, &index).unwrap();
@@ -336,7 +350,9 @@ fn a_reopened_index_resumes_from_its_commit() {
 fn a_deleted_index_is_rebuilt_from_the_store() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(&dir.path().join("store")).unwrap();
-    store.write_group(&[WriteBatch { tenant: T, spans: request(4), logs: vec![], scores: vec![] }]).unwrap();
+    store
+        .write_group(&[WriteBatch { tenant: T, spans: request(4), logs: vec![], scores: vec![], evals_done: vec![] }])
+        .unwrap();
     {
         let index = SearchIndex::open(&dir.path().join("index")).unwrap();
         catch_up(&store, &index).unwrap();

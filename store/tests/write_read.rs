@@ -22,7 +22,7 @@ fn span(trace: u8, id: u8, parent: Option<u8>, start: u64) -> Span {
 }
 
 fn batch(spans: Vec<Span>) -> WriteBatch {
-    WriteBatch { tenant: T, spans, logs: Vec::new(), scores: Vec::new() }
+    WriteBatch { tenant: T, spans, logs: Vec::new(), scores: Vec::new(), evals_done: Vec::new() }
 }
 
 #[test]
@@ -128,7 +128,15 @@ fn tenants_do_not_see_each_other() {
     let store = Store::open(dir.path()).unwrap();
     let mut s = span(1, 1, None, 10);
     s.request_id = Some("req_shared".into());
-    store.write_group(&[WriteBatch { tenant: TenantId(7), spans: vec![s], logs: vec![], scores: vec![] }]).unwrap();
+    store
+        .write_group(&[WriteBatch {
+            tenant: TenantId(7),
+            spans: vec![s],
+            logs: vec![],
+            scores: vec![],
+            evals_done: vec![],
+        }])
+        .unwrap();
     assert!(store.trace(T, &[1; 16]).unwrap().is_none());
     assert!(store.traces_by_request(T, "req_shared").unwrap().is_empty());
     assert_eq!(store.traces_by_request(TenantId(7), "req_shared").unwrap().len(), 1);
@@ -162,7 +170,13 @@ fn counters_over_tenants_add_up_every_tenant() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path()).unwrap();
     store.write_group(&[batch(vec![span(1, 1, None, 10), span(1, 2, Some(1), 20)])]).unwrap();
-    let other = WriteBatch { tenant: TenantId(7), spans: vec![span(2, 1, None, 10)], logs: vec![], scores: vec![] };
+    let other = WriteBatch {
+        tenant: TenantId(7),
+        spans: vec![span(2, 1, None, 10)],
+        logs: vec![],
+        scores: vec![],
+        evals_done: vec![],
+    };
     store.write_group(&[other]).unwrap();
     let total = store.counters_over_tenants().unwrap();
     assert_eq!((total.spans, total.traces), (3, 2));

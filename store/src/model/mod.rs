@@ -14,7 +14,7 @@ mod versions;
 pub use attr::{AttrValue, KeyValue};
 pub use hex_serde::{hex_bytes, hex_opt};
 pub use llm::*;
-pub use scores::{span_score_key, Score, ScoreTargetKind};
+pub use scores::{span_score_key, EvaluatorVersion, Score, ScoreTargetKind};
 pub use span::*;
 pub use versions::VersionDimension;
 

@@ -63,6 +63,22 @@ pub struct Score {
     pub source: String,
     /// When the score was produced, Unix nanoseconds.
     pub time_unix_nano: u64,
+    /// The evaluator's versions, for scores Tracehound's online evaluation produced: an
+    /// eval changes like a prompt does, and a shift in scores may be the judge's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub evaluator: Option<EvaluatorVersion>,
+}
+
+/// Which evaluator produced a score, and at which versions.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EvaluatorVersion {
+    /// The scorecard's name (`builtin` for the default one, `checks` for deterministic checks).
+    pub scorecard: String,
+    /// The scorecard's version.
+    pub version: String,
+    /// The judge model, for a score an LLM judge gave.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
 }
 
 impl Score {
