@@ -10,6 +10,7 @@ pub mod canary;
 pub mod compare;
 pub mod cost;
 pub mod error;
+pub mod evals;
 pub mod export;
 pub mod failing;
 pub mod listing;

@@ -215,7 +215,22 @@ impl Request {
         r
     }
 
-    fn from_summary(summary: TraceSummary, scores: Vec<ScoreMark>) -> Request {
+    /// Sets the cues (from [`Norms::cues`]) and the suspect mark they make.
+    pub fn mark(&mut self, cues: u16) {
+        self.cues = cues;
+        let has = |c: Cue| cues & c.bit() != 0;
+        let weak = has(Cue::Short) || has(Cue::NoCitation);
+        let silent = has(Cue::NoDocuments)
+            || has(Cue::LanguageMismatch)
+            || (has(Cue::LowTopScore) && weak)
+            || (has(Cue::Repeated) && weak)
+            || (has(Cue::Short) && has(Cue::NoCitation));
+        self.suspect = self.loud != 0 || silent;
+    }
+
+    /// The request of a trace summary and the scores judging it, its silent cues not yet
+    /// decided (see [`Norms`]).
+    pub fn from_summary(summary: TraceSummary, scores: Vec<ScoreMark>) -> Request {
         let failing_score = scores.iter().any(|s| s.failing);
         let signals = summary.signals;
         let mut loud = 0u16;
@@ -364,8 +379,27 @@ impl ScoresByTarget {
 
 /// Decides every request's silent cues and suspect mark from the window's own traffic.
 pub fn mark_suspects(requests: &mut [Request]) {
-    let mut by_service: HashMap<&str, ServiceNorms> = HashMap::new();
-    {
+    let norms = Norms::of(requests);
+    let cues: Vec<u16> = requests.iter().map(|r| norms.cues(r)).collect();
+    for (r, cues) in requests.iter_mut().zip(cues) {
+        r.mark(cues);
+    }
+}
+
+/// What the silent cues of a stretch of traffic are judged against: per service, the
+/// short-answer and low-retrieval-score thresholds and whether it usually cites; and which
+/// answer skeletons answered many different questions.
+#[derive(Debug, Clone, Default)]
+pub struct Norms {
+    by_service: HashMap<String, ServiceNorms>,
+    questions_per_skeleton: HashMap<u64, HashSet<u64>>,
+    repeat_floor: usize,
+}
+
+impl Norms {
+    /// The norms of `requests`.
+    pub fn of(requests: &[Request]) -> Norms {
+        let mut by_service: HashMap<String, ServiceNorms> = HashMap::new();
         let mut samples: HashMap<&str, Samples> = HashMap::new();
         for r in requests.iter() {
             let s = samples.entry(r.service.as_str()).or_default();
@@ -388,7 +422,7 @@ pub fn mark_suspects(requests: &mut [Request]) {
                 median(&mut deviations).unwrap_or(0.0).max(0.01)
             });
             by_service.insert(
-                service,
+                service.to_string(),
                 ServiceNorms {
                     short_below: answer_median.map(|m| 0.35 * m),
                     low_top_below: top_median.zip(top_mad).map(|(m, mad)| m - 6.0 * mad),
@@ -396,60 +430,50 @@ pub fn mark_suspects(requests: &mut [Request]) {
                 },
             );
         }
-    }
-    let mut questions_per_skeleton: HashMap<u64, HashSet<u64>> = HashMap::new();
-    for r in requests.iter() {
-        if let Some(skeleton) = r.skeleton {
-            questions_per_skeleton.entry(skeleton).or_default().insert(r.question_key);
+        let mut questions_per_skeleton: HashMap<u64, HashSet<u64>> = HashMap::new();
+        for r in requests.iter() {
+            if let Some(skeleton) = r.skeleton {
+                questions_per_skeleton.entry(skeleton).or_default().insert(r.question_key);
+            }
         }
+        Norms { by_service, questions_per_skeleton, repeat_floor: 5usize.max(requests.len() / 200) }
     }
-    let repeat_floor = 5usize.max(requests.len() / 200);
-    let cues: Vec<u16> = requests
-        .iter()
-        .map(|r| {
-            let norms = by_service.get(r.service.as_str());
-            let mut cues = r.loud;
-            if r.retrievals > 0 && r.documents == 0 {
-                cues |= Cue::NoDocuments.bit();
+
+    /// The cues of one request, loud and silent, judged against these norms.
+    pub fn cues(&self, r: &Request) -> u16 {
+        let norms = self.by_service.get(r.service.as_str());
+        let mut cues = r.loud;
+        if r.retrievals > 0 && r.documents == 0 {
+            cues |= Cue::NoDocuments.bit();
+        }
+        if let (Some(top), Some(below)) = (r.top_score, norms.and_then(|n| n.low_top_below)) {
+            if top < below {
+                cues |= Cue::LowTopScore.bit();
             }
-            if let (Some(top), Some(below)) = (r.top_score, norms.and_then(|n| n.low_top_below)) {
-                if top < below {
-                    cues |= Cue::LowTopScore.bit();
-                }
+        }
+        if let Some(below) = norms.and_then(|n| n.short_below) {
+            if f64::from(r.answer_chars) < below {
+                cues |= Cue::Short.bit();
             }
-            if let Some(below) = norms.and_then(|n| n.short_below) {
-                if f64::from(r.answer_chars) < below {
-                    cues |= Cue::Short.bit();
-                }
-            }
-            if r.skeleton.and_then(|s| questions_per_skeleton.get(&s)).is_some_and(|q| q.len() >= repeat_floor) {
-                cues |= Cue::Repeated.bit();
-            }
-            if norms.is_some_and(|n| n.cites) && r.cites == Some(false) {
-                cues |= Cue::NoCitation.bit();
-            }
-            if r.language_mismatch == Some(true) {
-                cues |= Cue::LanguageMismatch.bit();
-            }
-            cues
-        })
-        .collect();
-    for (r, cues) in requests.iter_mut().zip(cues) {
-        r.cues = cues;
-        let has = |c: Cue| cues & c.bit() != 0;
-        let weak = has(Cue::Short) || has(Cue::NoCitation);
-        let silent = has(Cue::NoDocuments)
-            || has(Cue::LanguageMismatch)
-            || (has(Cue::LowTopScore) && weak)
-            || (has(Cue::Repeated) && weak)
-            || (has(Cue::Short) && has(Cue::NoCitation));
-        r.suspect = r.loud != 0 || silent;
+        }
+        let repeated = r.skeleton.and_then(|s| self.questions_per_skeleton.get(&s));
+        if repeated.is_some_and(|q| q.len() >= self.repeat_floor) {
+            cues |= Cue::Repeated.bit();
+        }
+        if norms.is_some_and(|n| n.cites) && r.cites == Some(false) {
+            cues |= Cue::NoCitation.bit();
+        }
+        if r.language_mismatch == Some(true) {
+            cues |= Cue::LanguageMismatch.bit();
+        }
+        cues
     }
 }
 
 /// One service's answer lengths, top scores, answers with documents, and those citing one.
 type Samples = (Vec<f64>, Vec<f64>, usize, usize);
 
+#[derive(Debug, Clone)]
 struct ServiceNorms {
     short_below: Option<f64>,
     low_top_below: Option<f64>,
