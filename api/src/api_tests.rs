@@ -43,6 +43,7 @@ async fn readyz_answers_503_until_the_process_is_ready() {
         writer: None,
         alert_rules: Arc::new(tracehound_query::monitor::rules::RuleSet::defaults()),
         alerts: tracehound_query::monitor::live::AlertBoard::default(),
+        evals: tracehound_query::evals::status::EvalBoard::default(),
     });
     assert_eq!(get(&api, "/readyz").await.0, StatusCode::SERVICE_UNAVAILABLE);
     ready.store(true, Ordering::Release);

@@ -26,6 +26,7 @@ fn writable(fx: &Fixture) -> Router {
         writer: Some(writer),
         alert_rules: Arc::new(tracehound_query::monitor::rules::RuleSet::defaults()),
         alerts: tracehound_query::monitor::live::AlertBoard::default(),
+        evals: tracehound_query::evals::status::EvalBoard::default(),
     })
 }
 

@@ -52,6 +52,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/api/v1/series", get(monitor_api::get_series))
         .route("/api/v1/alerts/backtest", get(monitor_api::get_backtest))
         .route("/api/v1/alerts", get(monitor_api::get_alerts))
+        .route("/api/v1/evals", get(monitor_api::get_evals))
         .route("/metrics", get(metrics::get_metrics))
         .merge(ui::router())
         .fallback(requests_api::unrouted)
@@ -92,6 +93,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
         monitor_api::get_series,
         monitor_api::get_backtest,
         monitor_api::get_alerts,
+        monitor_api::get_evals,
         export_api::get_export,
         metrics::get_metrics,
         audit_api::get_audit

@@ -31,6 +31,8 @@ pub struct ApiState {
     pub alert_rules: Arc<tracehound_query::monitor::rules::RuleSet>,
     /// The alerts firing now, as the process's evaluator last published them.
     pub alerts: tracehound_query::monitor::live::AlertBoard,
+    /// Online evaluation's state, as the process's engine last published it.
+    pub evals: tracehound_query::evals::status::EvalBoard,
 }
 
 /// The tenant a request reads from: its key's, as established by the access guard

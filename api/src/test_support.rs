@@ -36,6 +36,7 @@ impl Routed for Fixture {
             writer: None,
             alert_rules: Arc::new(tracehound_query::monitor::rules::RuleSet::defaults()),
             alerts: tracehound_query::monitor::live::AlertBoard::default(),
+            evals: tracehound_query::evals::status::EvalBoard::default(),
         })
     }
 }

@@ -3,6 +3,7 @@
 mod allocator;
 mod keys_cmd;
 mod mcp;
+mod online_eval;
 mod reindex;
 mod serve;
 mod tls;

@@ -150,6 +150,8 @@ pub struct ServeArgs {
     /// Default: the API address.
     #[arg(long, env = "TRACEHOUND_PUBLIC_URL")]
     public_url: Option<String>,
+    #[command(flatten)]
+    evals: crate::online_eval::EvalArgs,
 }
 
 impl ServeArgs {
@@ -221,6 +223,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     tracehound_store::store::describe_metrics();
     tracehound_normalize::redact::describe_metrics();
     tracehound_alerts::engine::describe_metrics();
+    tracehound_evals::describe_metrics();
     if let Some(path) = &args.prices {
         let text = std::fs::read_to_string(path).with_context(|| format!("cannot read --prices {}", path.display()))?;
         let table = tracehound_query::cost::PriceTable::from_json(&text)
@@ -243,6 +246,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let gate = open_gate(&args)?;
     let alert_rules = Arc::new(load_alert_rules(args.alert_rules.as_deref())?);
     let receivers = alert_receivers(&args)?;
+    let eval_config = args.evals.config()?;
     std::fs::create_dir_all(&args.data_dir)
         .with_context(|| format!("cannot create data directory {}", args.data_dir.display()))?;
     let store =
@@ -272,6 +276,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         Some(retention),
     )?;
     let api_writer = writer.clone();
+    let eval_writer = writer.clone();
     let ingest = Ingest::new(writer, args.normalize_config())
         .with_gate(gate.clone())
         .with_memory_budget(args.max_inflight_bytes)
@@ -321,6 +326,8 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         },
     )
     .context("cannot open the alert state")?;
+    let eval_board = tracehound_query::evals::status::EvalBoard::default();
+    let eval_engine = tracehound_evals::EvalEngine::new(store.clone(), eval_writer, eval_config, eval_board.clone());
     let api_state = tracehound_api::ApiState {
         store: store.clone(),
         ready: ready.clone(),
@@ -328,6 +335,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         writer: Some(api_writer),
         alert_rules: alert_rules.clone(),
         alerts: alert_board.clone(),
+        evals: eval_board,
     };
     let access = tracehound_api::AccessState { gate: gate.clone(), store: store.clone(), cookie_secure: tls.is_some() };
     let api_router = tracehound_api::secure(tracehound_api::router(api_state), access.clone());
@@ -343,6 +351,8 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let api_task = tokio::spawn(api);
     // Alerts read what ingest stored, on tasks of their own: never on the ingest path.
     let alerts_task = tokio::spawn(alert_engine.run(stop_rx.clone()));
+    // Online evaluation follows what the writer committed, off the ingest path too.
+    let evals_task = tokio::spawn(eval_engine.run(stop_rx.clone()));
     ready.store(true, Ordering::SeqCst);
     tracing::info!(
         otlp_grpc = %args.otlp_grpc_addr,
@@ -365,6 +375,8 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     http_task.await?.context("OTLP/HTTP server failed")?;
     api_task.await?.context("API server failed")?;
     alerts_task.await?;
+    // Its writer handle goes with it, before the writer thread is joined.
+    evals_task.await?;
     // The receivers are gone, so the last writer handle goes with `ingest`; the thread
     // then drains what is queued and stops.
     drop(ingest);

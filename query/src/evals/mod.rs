@@ -19,6 +19,7 @@ pub mod evidence;
 pub mod judge;
 pub mod sampling;
 pub mod scorecard;
+pub mod status;
 
 /// The `source` of scores the deterministic checks give.
 pub const CHECK_SOURCE: &str = "tracehound-check";
