@@ -8,6 +8,7 @@
 pub mod access;
 pub mod audit_api;
 pub mod error;
+pub mod evals_api;
 pub mod evidence_api;
 pub mod export_api;
 pub mod holds_api;

@@ -3,7 +3,6 @@
 
 use axum::extract::State;
 use axum::Json;
-use tracehound_query::evals::status::EvalStatus;
 use tracehound_query::failing::Window;
 use tracehound_query::monitor::backtest::{self, BacktestAnswer, BacktestParams};
 use tracehound_query::monitor::live::AlertsView;
@@ -72,18 +71,4 @@ pub async fn get_backtest(
 )]
 pub async fn get_alerts(State(state): State<ApiState>, Tenant(tenant): Tenant) -> Json<AlertsView> {
     Json(state.alerts.snapshot().for_tenant(tenant.0))
-}
-
-/// Online evaluation: sampling, checks, judge and scorecard, the queue's backlog and lag,
-/// calls and failures, and the judge's spend today against its budget. The queue's numbers
-/// count every tenant's requests.
-#[utoipa::path(
-    get,
-    path = "/api/v1/evals",
-    responses(
-        (status = 200, description = "How online evaluation is set up and how it is doing", body = EvalStatus)
-    )
-)]
-pub async fn get_evals(State(state): State<ApiState>) -> Json<EvalStatus> {
-    Json(state.evals.snapshot())
 }

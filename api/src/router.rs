@@ -13,8 +13,8 @@ use utoipa::OpenApi;
 use crate::access::{guard, BearerAuth};
 use crate::state::{AccessState, ApiState};
 use crate::{
-    audit_api, evidence_api, export_api, holds_api, metrics, monitor_api, requests_api, server_timing, signin,
-    tempo_api, triage_api, ui,
+    audit_api, evals_api, evidence_api, export_api, holds_api, metrics, monitor_api, requests_api, server_timing,
+    signin, tempo_api, triage_api, ui,
 };
 
 /// The API's router; the binary merges it into its own and serves it.
@@ -52,7 +52,11 @@ pub fn router(state: ApiState) -> Router {
         .route("/api/v1/series", get(monitor_api::get_series))
         .route("/api/v1/alerts/backtest", get(monitor_api::get_backtest))
         .route("/api/v1/alerts", get(monitor_api::get_alerts))
-        .route("/api/v1/evals", get(monitor_api::get_evals))
+        .route("/api/v1/evals", get(evals_api::get_evals))
+        .route("/api/v1/evals/runs", get(evals_api::list_runs).post(evals_api::post_run))
+        .route("/api/v1/evals/runs/{id}", get(evals_api::get_run).delete(evals_api::delete_run))
+        .route("/api/v1/evals/leases", post(evals_api::post_lease))
+        .route("/api/v1/evals/leases/{id}", post(evals_api::complete_lease))
         .route("/metrics", get(metrics::get_metrics))
         .merge(ui::router())
         .fallback(requests_api::unrouted)
@@ -93,7 +97,13 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
         monitor_api::get_series,
         monitor_api::get_backtest,
         monitor_api::get_alerts,
-        monitor_api::get_evals,
+        evals_api::get_evals,
+        evals_api::post_run,
+        evals_api::list_runs,
+        evals_api::get_run,
+        evals_api::delete_run,
+        evals_api::post_lease,
+        evals_api::complete_lease,
         export_api::get_export,
         metrics::get_metrics,
         audit_api::get_audit

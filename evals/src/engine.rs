@@ -91,6 +91,8 @@ pub struct EvalConfig {
     pub budget_tokens: Option<u64>,
     /// US dollars the judge may spend per UTC day (by the price table).
     pub budget_usd: Option<f64>,
+    /// External scorers lease the queue; the engine queues but judges nothing.
+    pub external_scorers: bool,
 }
 
 /// Describes the engine's metrics, for `/metrics`' HELP lines.
@@ -168,6 +170,7 @@ impl EvalEngine {
                 .flat_map(|(dim, values)| values.iter().map(move |v| format!("{}={v}", dim.as_str())))
                 .collect(),
             checks: config.checks.iter().map(|c| c.as_str().to_string()).collect(),
+            external_scorers: config.external_scorers,
             judge: config
                 .judge
                 .as_ref()
@@ -297,6 +300,9 @@ impl EvalEngine {
             s.judge_failures = self.counters.call_failures.load(Ordering::Relaxed);
             s.spend = spend;
         });
+        if self.config.external_scorers {
+            return Ok(());
+        }
         let mut in_flight = self.in_flight.lock().unwrap_or_else(|p| p.into_inner());
         for (tenant, trace, entry) in due {
             if in_flight.len() >= self.config.concurrency.max(1) {
@@ -392,11 +398,19 @@ impl EvalEngine {
         let evidence = Evidence::of(&data);
         let trace_hex = hex::encode(trace);
         let norms = self.norms_of(tenant).await;
-        let mut scores: Vec<Score> = checks::run(&self.config.checks, &evidence, &data.summary, &norms)
+        // A backfill run names its evaluators; live sampling runs the server's.
+        let (chosen_checks, with_judge) = match &entry.evaluators {
+            Some(names) => (
+                names.iter().filter_map(|n| Check::parse(n)).collect::<Vec<_>>(),
+                names.iter().any(|n| n == tracehound_query::evals::runs::JUDGE),
+            ),
+            None => (self.config.checks.clone(), true),
+        };
+        let mut scores: Vec<Score> = checks::run(&chosen_checks, &evidence, &data.summary, &norms)
             .iter()
             .map(|r| r.score(&trace_hex, now))
             .collect();
-        let Some(judge) = &self.config.judge else {
+        let Some(judge) = self.config.judge.as_ref().filter(|_| with_judge) else {
             let outcome = if scores.is_empty() { DoneOutcome::Skipped } else { DoneOutcome::Scored };
             return done(outcome, None, scores);
         };

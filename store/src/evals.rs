@@ -6,6 +6,7 @@
 //! | `evals`  | `q` · tenant · trace_id       | [`QueueEntry`] |
 //! | `evals`  | `d` · tenant · trace_id       | [`DoneMark`]   |
 //! | `evals`  | `s` · day (days since epoch)  | [`Spend`]      |
+//! | `evals`  | `r` · tenant · run id         | [`EvalRun`]    |
 //!
 //! A request leaves the queue in the same atomic write group that stores its scores
 //! ([`crate::WriteBatch::evals_done`]): after a crash it is either still queued and judged
@@ -26,6 +27,7 @@ use crate::store::Store;
 const QUEUED: u8 = b'q';
 const DONE: u8 = b'd';
 const SPEND: u8 = b's';
+const RUN: u8 = b'r';
 /// The `meta` name of the evaluation follower's change-log cursor.
 const FOLLOWER_CURSOR: &str = "evals_follower_seq";
 
@@ -46,6 +48,44 @@ pub struct QueueEntry {
     /// The backfill run that queued it; `None` for live sampling.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub run: Option<String>,
+    /// The evaluators to run (check names, `judge`); `None` for the server's own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub evaluators: Option<Vec<String>>,
+    /// The external scorer's lease holding it, until `not_before`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lease: Option<String>,
+}
+
+/// A backfill run: stored history scored on request.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct EvalRun {
+    /// Its id.
+    pub id: String,
+    /// When it was created, Unix ns.
+    pub created_unix_nano: u64,
+    /// The window's start, Unix ns.
+    pub since_unix_nano: u64,
+    /// The window's end, Unix ns.
+    pub until_unix_nano: u64,
+    /// Only these services, when any.
+    #[serde(default)]
+    pub services: Vec<String>,
+    /// Only these version values (`dimension=value`), when any.
+    #[serde(default)]
+    pub versions: Vec<String>,
+    /// The evaluators run.
+    #[serde(default)]
+    pub evaluators: Vec<String>,
+    /// The share of the window's matching requests scored.
+    pub sample_rate: f64,
+    /// Requests it queued.
+    pub queued: u64,
+    /// Matching requests it left out because they were judged or queued already.
+    #[serde(default)]
+    pub already: u64,
+    /// When it was cancelled, Unix ns.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cancelled_unix_nano: Option<u64>,
 }
 
 /// How a request's evaluation ended.
@@ -113,6 +153,13 @@ fn entry_key(tag: u8, t: TenantId, trace: &TraceId) -> Vec<u8> {
 fn parse_entry_key(key: &[u8]) -> Option<(TenantId, TraceId)> {
     let tenant = u32::from_be_bytes(key.get(1..5)?.try_into().ok()?);
     Some((TenantId(tenant), key.get(5..21)?.try_into().ok()?))
+}
+
+fn run_key(t: TenantId, id: &str) -> Vec<u8> {
+    let mut key = vec![RUN];
+    key.extend_from_slice(&t.0.to_be_bytes());
+    key.extend_from_slice(id.as_bytes());
+    key
 }
 
 fn spend_key(day: u32) -> Vec<u8> {
@@ -222,6 +269,26 @@ impl Store {
         Ok(())
     }
 
+    /// Rewrites several queued requests at once (a lease taking them); durable.
+    pub fn eval_requeue_all(&self, items: &[(TenantId, TraceId, QueueEntry)]) -> Result<()> {
+        self.check_headroom()?;
+        let mut tx = self.db.batch();
+        for (t, trace, entry) in items {
+            tx.insert(&self.evals, entry_key(QUEUED, *t, trace), encode(entry)?);
+        }
+        tx.commit()?;
+        self.db.persist(fjall::PersistMode::SyncAll)?;
+        Ok(())
+    }
+
+    /// One queued request.
+    pub fn eval_queued(&self, t: TenantId, trace: &TraceId) -> Result<Option<QueueEntry>> {
+        match self.evals.get(entry_key(QUEUED, t, trace))? {
+            Some(bytes) => Ok(Some(decode("evals", &bytes)?)),
+            None => Ok(None),
+        }
+    }
+
     /// Drops queued requests (a cancelled run); durable.
     pub fn eval_dequeue(&self, items: &[(TenantId, TraceId)]) -> Result<()> {
         let mut tx = self.db.batch();
@@ -287,5 +354,32 @@ impl Store {
         self.evals.insert(spend_key(day), encode(&spend)?)?;
         self.db.persist(fjall::PersistMode::SyncAll)?;
         Ok(spend)
+    }
+
+    /// Stores a backfill run (new or changed); durable.
+    pub fn put_eval_run(&self, t: TenantId, run: &EvalRun) -> Result<()> {
+        self.check_headroom()?;
+        self.evals.insert(run_key(t, &run.id), encode(run)?)?;
+        self.db.persist(fjall::PersistMode::SyncAll)?;
+        Ok(())
+    }
+
+    /// One backfill run of a tenant.
+    pub fn eval_run(&self, t: TenantId, id: &str) -> Result<Option<EvalRun>> {
+        match self.evals.get(run_key(t, id))? {
+            Some(bytes) => Ok(Some(decode("evals", &bytes)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// A tenant's backfill runs, oldest first (ids sort by creation time).
+    pub fn eval_runs(&self, t: TenantId) -> Result<Vec<EvalRun>> {
+        let mut prefix = vec![RUN];
+        prefix.extend_from_slice(&t.0.to_be_bytes());
+        let mut out = Vec::new();
+        for item in self.evals.prefix(prefix) {
+            out.push(decode("evals", &item.value()?)?);
+        }
+        Ok(out)
     }
 }

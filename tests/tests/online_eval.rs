@@ -426,3 +426,107 @@ fn the_daily_budget_stops_judging_once_spent_and_says_so() {
     assert_eq!(after["spend"]["tokens"], 140, "{spent}");
     assert_eq!(judge.prompts().len(), 2, "no call once the budget is spent");
 }
+
+fn post(server: &Server, path: &str, body: &Value) -> (u16, Value) {
+    let response = server.client().post(server.api(path)).json(body).send().unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().unwrap_or(Value::Null))
+}
+
+#[test]
+fn a_backfill_run_scores_stored_history_and_reports_its_progress() {
+    let judge = Judge::start(always(Act::Verdict(0.6)));
+    let dir = tempfile::tempdir().unwrap();
+    let server = server(dir.path(), &judge, &[]);
+    let requests: Vec<Request> = (0..6).map(|n| Request::new(n, 0.9, "It arrives Thursday [kb-7].")).collect();
+    send(&server, &requests);
+    std::thread::sleep(Duration::from_secs(2));
+    assert!(judge.prompts().is_empty(), "sampling is off: nothing is judged live");
+
+    let body = json!({"since": "1h", "evaluators": ["judge", "refusal"]});
+    let (code, run) = post(&server, "/api/v1/evals/runs", &body);
+    assert_eq!(code, 201, "{run}");
+    assert_eq!(run["queued"], 6, "{run}");
+    let id = run["id"].as_str().unwrap().to_string();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let done = loop {
+        let (_, run) = server.get_json(&format!("/api/v1/evals/runs/{id}"));
+        if run["state"] == "done" {
+            break run;
+        }
+        assert!(Instant::now() < deadline, "the run did not finish: {run}");
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert_eq!((done["done"].as_u64(), done["remaining"].as_u64()), (Some(6), Some(0)), "{done}");
+    for request in &requests {
+        let by_name = scores(&server, &request.hex());
+        assert_eq!(by_name["correctness"][0]["value"], 0.6);
+        assert!(by_name.contains_key("refusal") && !by_name.contains_key("tool_error"), "only the evaluators named");
+    }
+    let (code, again) = post(&server, "/api/v1/evals/runs", &body);
+    assert_eq!((code, again["queued"].as_u64(), again["already_judged"].as_u64()), (201, Some(0), Some(6)), "{again}");
+}
+
+#[test]
+fn a_cancelled_run_leaves_the_queue_and_keeps_what_it_scored() {
+    let judge = Judge::start(Arc::new(|_: &str, _| {
+        std::thread::sleep(Duration::from_millis(400));
+        Act::Verdict(0.6)
+    }));
+    let dir = tempfile::tempdir().unwrap();
+    let server = server(dir.path(), &judge, &["--judge-concurrency", "1"]);
+    let requests: Vec<Request> = (0..10).map(|n| Request::new(n, 0.9, "It arrives Thursday [kb-7].")).collect();
+    send(&server, &requests);
+    let (code, run) = post(&server, "/api/v1/evals/runs", &json!({"since": "1h"}));
+    assert_eq!(code, 201, "{run}");
+    let id = run["id"].as_str().unwrap();
+    std::thread::sleep(Duration::from_secs(1));
+    let response = server.client().delete(server.api(&format!("/api/v1/evals/runs/{id}"))).send().unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    let cancelled: Value = response.json().unwrap();
+    assert_eq!((cancelled["state"].as_str(), cancelled["remaining"].as_u64()), (Some("cancelled"), Some(0)));
+    std::thread::sleep(Duration::from_secs(3));
+    let scored = requests.iter().filter(|r| scores(&server, &r.hex()).contains_key("correctness")).count();
+    assert!((1..10).contains(&scored), "{scored} scored: some before the cancel, none of the rest after");
+    assert_eq!(status(&server)["backlog"], 0);
+}
+
+#[test]
+fn external_scorers_lease_requests_with_their_evidence_and_complete_them_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start_with(
+        &dir.path().join("data"),
+        &["--eval-sample-rate", "1", "--eval-external-scorers", "--eval-quiet-secs", "1"],
+    );
+    let requests: Vec<Request> = (0..3).map(|n| Request::new(n, 0.5, "It arrives Thursday [kb-7].")).collect();
+    send(&server, &requests);
+    wait_status(&server, Duration::from_secs(30), "3 due", |s| s["due"] == 3);
+
+    let (code, first) = post(&server, "/api/v1/evals/leases", &json!({"limit": 2, "lease_seconds": 60}));
+    assert_eq!(code, 200, "{first}");
+    let leased = first["requests"].as_array().unwrap();
+    assert_eq!(leased.len(), 2, "{first}");
+    let one = requests.iter().find(|r| r.hex() == leased[0]["trace_id"]).unwrap();
+    assert_eq!(leased[0]["question"], one.question.as_str());
+    assert_eq!(leased[0]["answer"], one.answer.as_str());
+    assert_eq!(leased[0]["documents"][0]["content"], one.document.as_str());
+    let (_, second) = post(&server, "/api/v1/evals/leases", &json!({}));
+    assert_eq!(second["requests"].as_array().unwrap().len(), 1, "a leased request is not leased twice: {second}");
+
+    let lease = first["lease_id"].as_str().unwrap();
+    let results: Vec<Value> = leased
+        .iter()
+        .map(|r| json!({"trace_id": r["trace_id"], "scores": [{"name": "helpfulness", "value": 0.2, "label": "fail"}]}))
+        .collect();
+    let body = json!({"scorecard": "ours", "version": "7", "model": "our-judge", "results": results});
+    let (code, completed) = post(&server, &format!("/api/v1/evals/leases/{lease}"), &body);
+    assert_eq!((code, completed["completed"].as_u64()), (200, Some(2)), "{completed}");
+    let (code, again) = post(&server, &format!("/api/v1/evals/leases/{lease}"), &body);
+    assert_eq!(code, 404, "a completed request cannot be completed again: {again}");
+    let by_name = scores(&server, &one.hex());
+    assert_eq!(by_name["helpfulness"].len(), 1);
+    assert_eq!(by_name["helpfulness"][0]["source"], "external-scorer");
+    assert_eq!(by_name["helpfulness"][0]["evaluator"]["version"], "7");
+    assert!(!by_name.contains_key("refusal"), "the server judges nothing itself with external scorers");
+    wait_status(&server, Duration::from_secs(5), "one left", |s| s["backlog"] == 1);
+}

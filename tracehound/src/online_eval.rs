@@ -57,6 +57,10 @@ pub struct EvalArgs {
     /// Attempts per request before the judge's failure is reported and the request given up.
     #[arg(long, env = "TRACEHOUND_JUDGE_MAX_ATTEMPTS", default_value_t = 5)]
     pub judge_max_attempts: u32,
+    /// External scorers take the sampled requests through `POST /api/v1/evals/leases` and
+    /// complete them with their scores; the server then judges nothing itself.
+    #[arg(long, env = "TRACEHOUND_EVAL_EXTERNAL_SCORERS")]
+    pub eval_external_scorers: bool,
     /// Tokens the judge may spend per UTC day; judging waits for the next day once spent.
     #[arg(long, env = "TRACEHOUND_JUDGE_DAILY_BUDGET_TOKENS")]
     pub judge_daily_budget_tokens: Option<u64>,
@@ -115,6 +119,9 @@ impl EvalArgs {
                 Some(JudgeConfig { client, scorecard: Arc::new(scorecard) })
             }
         };
+        if self.eval_external_scorers && judge.is_some() {
+            bail!("--eval-external-scorers hands the queue to your scorers: drop --judge-url, or drop --eval-external-scorers");
+        }
         if self.scorecard.is_some() && judge.is_none() {
             bail!("--scorecard needs a judge: --judge-url and --judge-model");
         }
@@ -132,6 +139,7 @@ impl EvalArgs {
             max_attempts: self.judge_max_attempts.max(1),
             budget_tokens: self.judge_daily_budget_tokens,
             budget_usd: self.judge_daily_budget_usd,
+            external_scorers: self.eval_external_scorers,
         })
     }
 }

@@ -17,6 +17,8 @@
 pub mod checks;
 pub mod evidence;
 pub mod judge;
+pub mod leases;
+pub mod runs;
 pub mod sampling;
 pub mod scorecard;
 pub mod status;

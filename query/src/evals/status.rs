@@ -58,6 +58,9 @@ pub struct EvalStatus {
     pub versions: Vec<String>,
     /// The deterministic checks run on every sampled request.
     pub checks: Vec<String>,
+    /// Whether external scorers take the sampled requests (`POST /api/v1/evals/leases`)
+    /// instead of the server's checks and judge.
+    pub external_scorers: bool,
     /// The LLM judge, when one is configured.
     pub judge: Option<JudgeView>,
     /// The scorecard the judge scores.
