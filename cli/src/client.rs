@@ -255,6 +255,26 @@ impl ApiClient {
         self.json(response)
     }
 
+    /// `POST` (with a JSON body) or `DELETE` `/api/v1/{segments…}`, as JSON; the API's refusal
+    /// as [`CliError::Api`].
+    pub fn send_json_at(
+        &self,
+        method: reqwest::Method,
+        segments: &[&str],
+        body: Option<&Value>,
+    ) -> Result<Value, CliError> {
+        let mut path = vec!["api", "v1"];
+        path.extend_from_slice(segments);
+        let url = self.url(&path, &[])?;
+        let mut request = self.http.request(method, url);
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        let response =
+            request.send().map_err(|e| CliError::Unreachable { url: self.shown_url.clone(), reason: innermost(&e) })?;
+        self.json(response)
+    }
+
     /// `GET /api/v1/{path}?{query}`: the body as text on success, the API's error otherwise.
     pub fn get_text(&self, path: &str, query: &[(&str, &str)]) -> Result<String, CliError> {
         let url = self.url(&["api", "v1", path], query)?;

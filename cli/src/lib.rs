@@ -4,6 +4,7 @@
 pub mod canary_cli;
 pub mod cli;
 pub mod client;
+pub mod evals_cli;
 pub mod evidence_cli;
 pub mod monitor_cli;
 pub mod render;

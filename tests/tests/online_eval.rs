@@ -530,3 +530,30 @@ fn external_scorers_lease_requests_with_their_evidence_and_complete_them_once() 
     assert!(!by_name.contains_key("refusal"), "the server judges nothing itself with external scorers");
     wait_status(&server, Duration::from_secs(5), "one left", |s| s["backlog"] == 1);
 }
+
+fn cli(server: &Server, args: &[&str]) -> String {
+    let api = server.api("");
+    let output = std::process::Command::new(common::binary())
+        .args(args)
+        .args(["--api-url", api.trim_end_matches('/')])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{args:?}: {}", String::from_utf8_lossy(&output.stderr));
+    String::from_utf8(output.stdout).unwrap()
+}
+
+#[test]
+fn the_cli_follows_a_run_to_its_end_and_shows_the_status() {
+    let judge = Judge::start(always(Act::Verdict(0.8)));
+    let dir = tempfile::tempdir().unwrap();
+    let server = server(dir.path(), &judge, &[]);
+    let requests: Vec<Request> = (0..3).map(|n| Request::new(n, 0.9, "It arrives Thursday [kb-7].")).collect();
+    send(&server, &requests);
+    let text = cli(&server, &["evals", "run", "--since", "1h", "--evaluator", "judge", "--wait"]);
+    let last = text.lines().last().unwrap();
+    assert!(last.contains(" done: 3 of 3 done, 0 remaining"), "{text}");
+    let status = cli(&server, &["evals", "status"]);
+    assert!(status.contains("judge:     judge-1 at http://127.0.0.1:"), "{status}");
+    assert!(status.contains("scorecard builtin v1 (correctness, grounding)"), "{status}");
+    assert!(status.contains("judged 3"), "{status}");
+}

@@ -36,6 +36,8 @@ enum Command {
     Triage(tracehound_cli::triage_cli::TriageArgs),
     /// Promote, hold or rollback: a candidate version value against its baseline (`tracehound canary --dimension prompt_version --candidate v8 --baseline v7`).
     Canary(tracehound_cli::canary_cli::CanaryArgs),
+    /// Online evaluation: its status, and backfill runs over stored history (`tracehound evals status`, `tracehound evals run --since 6h --wait`).
+    Evals(tracehound_cli::evals_cli::EvalsArgs),
     /// Shadow requests against the requests they shadow, pair by pair (`tracehound shadow --since 6h`).
     Shadow(tracehound_cli::canary_cli::ShadowArgs),
     /// One quality metric over time as a sparkline per series (`tracehound series --metric suspect_share --by prompt_version --since 24h`).
@@ -81,6 +83,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Postmortem(args) => Ok(tracehound_cli::evidence_cli::postmortem(&args)?),
         Command::Triage(args) => Ok(tracehound_cli::triage_cli::triage(&args)?),
         Command::Canary(args) => Ok(tracehound_cli::canary_cli::canary(&args)?),
+        Command::Evals(args) => Ok(tracehound_cli::evals_cli::evals(&args)?),
         Command::Shadow(args) => Ok(tracehound_cli::canary_cli::shadow(&args)?),
         Command::Series(args) => Ok(tracehound_cli::monitor_cli::series(&args)?),
         Command::Alerts(args) => Ok(tracehound_cli::monitor_cli::alerts(&args)?),
