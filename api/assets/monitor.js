@@ -1,8 +1,9 @@
 // Monitor: one quality metric over time, one line per series, with version changes as
 // dashed rules and what the alert rules would have fired as red bands. Dragging across the
-// chart opens triage for that stretch. Reads /api/v1/series, /api/v1/versions and
-// /api/v1/alerts/backtest; draws with uPlot (vendor/uPlot.iife.min.js, served from the
-// binary), which handles many series, zoom-free selection and hover legends.
+// chart opens triage for that stretch. Reads /api/v1/series, /api/v1/versions,
+// /api/v1/alerts/backtest and /api/v1/evals (each evaluator's mean score is a metric here,
+// and online evaluation's state a card); draws with uPlot (vendor/uPlot.iife.min.js, served
+// from the binary), which handles many series, zoom-free selection and hover legends.
 "use strict";
 
 (function () {
@@ -99,18 +100,48 @@
     return new uPlot(opts, data, holder);
   }
 
+  /** Online evaluation's state: what is sampled and judged, the queue, failures, spend. */
+  function evaluationCard(s) {
+    const rows = [
+      ["sampling", s.enabled ? (s.sample_rate * 100).toFixed(2).replace(/\.?0+$/, "") + "% of requests" +
+        (s.services.length ? ", services " + s.services.join(", ") : "") +
+        (s.versions.length ? ", versions " + s.versions.join(", ") : "") : "off (backfill runs only)"],
+      ["checks", s.checks.length ? s.checks.join(", ") : "none"],
+      ["judge", s.judge ? s.judge.model + " at " + s.judge.url + (s.scorecard ? "; scorecard " + s.scorecard.name +
+        " v" + s.scorecard.version + " (" + s.scorecard.criteria.join(", ") + ")" : "")
+        : s.external_scorers ? "external scorers (leases)" : "none"],
+      ["queue", s.backlog + " waiting, " + s.due + " due, lag " + s.lag_seconds.toFixed(1) + " s; judged " + s.judged +
+        ", given up " + s.failed],
+      ["judge calls", s.judge_calls + " (" + s.judge_failures + " failed)" +
+        (s.last_error ? "; last failure " + TH.time(s.last_error_at) + ": " + s.last_error : "")],
+      ["spend " + s.spend.day, s.spend.calls + " calls, " + s.spend.tokens + " tokens, $" + s.spend.cost_usd.toFixed(4) +
+        (s.spend.budget_tokens !== null && s.spend.budget_tokens !== undefined ? ", budget " + s.spend.budget_tokens + " tokens" : "") +
+        (s.spend.budget_usd !== null && s.spend.budget_usd !== undefined ? ", budget $" + s.spend.budget_usd.toFixed(2) : "") +
+        (s.spend.exhausted ? " — spent: judging waits for the next UTC day" : "")],
+    ];
+    return TH.card("Online evaluation", h("table", { class: "evals" },
+      h("tbody", {}, rows.map(([k, v]) => h("tr", {}, h("th", { text: k }), h("td", { text: v }))))),
+      h("p", { class: "muted small", text: "Pick score_mean:<evaluator> above for its scores over time." }));
+  }
+
   async function monitor() {
     const main = TH.page("Monitor", "quality over time");
     const metric = TH.param("metric") || "suspect_share";
     const by = TH.param("by") || "";
     const query = TH.windowQuery();
-    const [versions, backtest] = await Promise.all([
+    const [versions, backtest, evals] = await Promise.all([
       TH.api("/api/v1/versions?" + query),
       TH.api("/api/v1/alerts/backtest?" + query),
+      TH.api("/api/v1/evals"),
     ]);
     const dimensions = versions.ok ? versions.body.dimensions.filter((d) => !d.per_request).map((d) => d.dimension) : [];
     const splits = [["", "all traffic"], ["service", "service"], ["language", "language"], ...dimensions.map((d) => [d, d])];
-    const metrics = METRICS.includes(metric) ? METRICS : [metric, ...METRICS];
+    // Each evaluator's mean score over time: the checks', and the scorecard's criteria.
+    const evaluators = evals.ok
+      ? [...(evals.body.scorecard ? evals.body.scorecard.criteria : []), ...evals.body.checks].map((n) => "score_mean:" + n)
+      : [];
+    const known = [...METRICS, ...evaluators];
+    const metrics = known.includes(metric) ? known : [metric, ...known];
     main.appendChild(TH.windowForm([select("metric", metric, metrics.map((m) => [m, m])), select("by", by, splits)]));
 
     const seriesQuery = new URLSearchParams(query);
@@ -145,6 +176,8 @@
           h("td", { text: (f.value * 100).toFixed(1) + "%" }), h("td", { text: (f.threshold * 100).toFixed(1) + "%" }),
           h("td", { text: (f.baseline * 100).toFixed(1) + "%" })))))
       : h("p", { class: "muted", text: "Nothing would have fired in this window." })));
+
+    if (evals.ok) main.appendChild(evaluationCard(evals.body));
 
     main.appendChild(TH.card("Version changes in the window", changes.length
       ? h("table", { class: "changes" },

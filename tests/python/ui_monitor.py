@@ -22,6 +22,11 @@ def scenario(b, args):
     check(args.rule in rules, f"{args.rule} is not among the firings {rules}")
     changes = [r.get_attribute("data-value") for r in b.all("table.changes tbody tr")]
     check(args.change in changes, f"{args.change} is not among the changes {changes}")
+    evals = {r.find_element(By.TAG_NAME, "th").text: r.find_element(By.TAG_NAME, "td").text
+             for r in b.all("table.evals tbody tr")}
+    check(evals.get("sampling") == "off (backfill runs only)", f"online evaluation's card says {evals}")
+    metrics = [o.get_attribute("value") for o in b.all("select[name=metric] option")]
+    check("score_mean:refusal" in metrics, f"each check's scores are a metric: {metrics}")
     over = b.driver.find_element(By.CSS_SELECTOR, ".monitor-chart .u-over")
     b.driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", over)
     ActionChains(b.driver).move_to_element_with_offset(over, -150, 0).click_and_hold().move_by_offset(300, 0).release().perform()
@@ -30,7 +35,7 @@ def scenario(b, args):
     since, until = query["since"][0], query["until"][0]
     check(args.since <= since < until <= args.until, f"the selection {since} .. {until} is outside the window")
     b.settle()
-    return {"legend": legend, "firings": rules, "changes": changes, "triage": [since, until]}
+    return {"legend": legend, "firings": rules, "changes": changes, "evals": evals, "triage": [since, until]}
 
 
 main(scenario, [
