@@ -8,9 +8,13 @@
 //! Delivery is at least once: a notification is removed from the outbox only after its
 //! receiver answered 2xx and the removal is on disk, so a crash between the two sends it
 //! again, and a restart never sends one that was already recorded as delivered.
+//!
+//! The roller (`rollups.rs`) keeps the quality series' per-minute aggregates as data
+//! arrives, following the store's change log, so a week's chart reads a week of minutes.
 
 pub mod engine;
 pub mod receivers;
+pub mod rollups;
 pub mod state;
 
 pub use engine::{AlertEngine, EngineConfig, OpenError};

@@ -12,6 +12,7 @@ pub mod holds;
 pub mod keys;
 pub mod model;
 pub mod retention;
+pub mod rollups;
 pub mod scores;
 pub mod search;
 pub mod signals;

@@ -11,7 +11,7 @@ use fjall::{Database, Keyspace, KeyspaceCreateOptions, KvSeparationOptions, Pers
 use crate::codec::{decode, encode};
 use crate::error::Result;
 use crate::keys::{self, TenantId};
-use crate::model::{LogRecord, Score, Span, SpanId, TraceId, VersionDimension};
+use crate::model::{LogRecord, Score, ScoreTargetKind, Span, SpanId, TraceId, VersionDimension};
 use crate::summary::{Counters, LogTexts, SessionSummary, TraceSummary, VersionStat};
 
 /// What one export carries into the store.
@@ -84,6 +84,7 @@ pub struct Store {
     /// The audit trail of evidence reads (see `audit.rs`).
     pub(crate) audit: Keyspace,
     pub(crate) evals: Keyspace,
+    pub(crate) rollups: Keyspace,
     /// Serializes hold changes with retention's decide-and-delete steps, so a hold that
     /// was answered 201 is seen by every later deletion.
     pub(crate) hold_lock: Arc<std::sync::Mutex<()>>,
@@ -170,6 +171,7 @@ impl Store {
             holds: db.keyspace("holds", plain)?,
             audit: db.keyspace("audit", plain)?,
             evals: db.keyspace("evals", plain)?,
+            rollups: db.keyspace("rollups", plain)?,
             hold_lock: Arc::default(),
             disk_reserve: Arc::new(AtomicU64::new(DEFAULT_DISK_RESERVE)),
             meta,
@@ -293,17 +295,27 @@ impl Store {
         if self.check_headroom().is_err() {
             return Ok(());
         }
-        // The evaluation follower reads the log too: what it has not read stays.
-        let seq = match self.eval_follower_cursor()? {
-            Some(follower) => seq.min(follower),
-            None => seq,
-        };
+        // The evaluation follower and the roller read the log too: what they have not read stays.
+        let followers = [self.eval_follower_cursor()?, self.rollup_cursor()?];
+        let seq = followers.into_iter().flatten().fold(seq, u64::min);
         let end = seq.saturating_add(1).to_be_bytes();
         let keys: Vec<_> = self.changelog.range(..end).map(|item| item.key()).collect::<Result<_, _>>()?;
         for key in keys {
             self.changelog.remove(key)?;
         }
         Ok(())
+    }
+
+    /// The ids of a trace's stored spans, from their keys alone (span values are not read).
+    pub fn span_ids(&self, t: TenantId, trace_id: &TraceId) -> Result<Vec<SpanId>> {
+        let mut out = Vec::new();
+        for item in self.spans.prefix(keys::trace_prefix(t, trace_id)) {
+            let key = item.key()?;
+            if let Some(span) = key.get(20..28).and_then(|b| b.try_into().ok()) {
+                out.push(span);
+            }
+        }
+        Ok(out)
     }
 
     /// Every stored trace of every tenant, in key order (for rebuilding the index).
@@ -360,6 +372,19 @@ impl Store {
             tx.insert(&self.logs, key, content);
         }
         outcome.new_scores = self.stage_scores(tx, &mut pending.score_keys, t, &batch.scores)?;
+        // A score changes what its trace's minute of the quality series holds: the roller
+        // follows the change log, so a trace a score names is touched.
+        for score in &batch.scores {
+            let trace_hex = match score.target_kind {
+                ScoreTargetKind::Trace => Some(score.target_id.as_str()),
+                ScoreTargetKind::Span => score.trace_id.as_deref(),
+                _ => None,
+            };
+            let trace: Option<TraceId> = trace_hex.and_then(|h| hex::decode(h).ok()).and_then(|b| b.try_into().ok());
+            if let Some(trace) = trace {
+                pending.touched.insert((t, trace));
+            }
+        }
         self.stage_evals_done(tx, t, &batch.evals_done)?;
         Ok(outcome)
     }

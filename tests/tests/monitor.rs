@@ -119,6 +119,26 @@ fn a_series_counts_every_request_once_without_a_split() {
 }
 
 #[test]
+fn the_series_is_read_from_minutes_rolled_up_as_data_arrives_and_counts_the_same() {
+    let r = replayed("control");
+    let (since, until) = r.day();
+    let path = format!("/api/v1/series?metric=failing_share&step=10m&since={}&until={}", encode(since), encode(until));
+    let points = |answer: &Value| answer["series"][0]["points"].clone();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    let (_, first) = r.server.get_json(&path);
+    let rolled = loop {
+        let (status, answer) = r.server.get_json(&path);
+        assert_eq!(status, 200, "{answer}");
+        if answer["computed_minutes"] == 0 && answer["rolled_up_minutes"].as_u64() > Some(0) {
+            break answer;
+        }
+        assert!(std::time::Instant::now() < deadline, "the day was not rolled up: {answer}");
+        std::thread::sleep(std::time::Duration::from_millis(500));
+    };
+    assert_eq!(points(&first), points(&rolled), "computed when asked or rolled up, the same numbers");
+}
+
+#[test]
 fn an_unknown_metric_or_split_is_refused_with_the_known_ones() {
     let data = tempfile::tempdir().unwrap();
     let server = Server::start(data.path());

@@ -224,6 +224,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     tracehound_normalize::redact::describe_metrics();
     tracehound_alerts::engine::describe_metrics();
     tracehound_evals::describe_metrics();
+    tracehound_alerts::rollups::describe_metrics();
     if let Some(path) = &args.prices {
         let text = std::fs::read_to_string(path).with_context(|| format!("cannot read --prices {}", path.display()))?;
         let table = tracehound_query::cost::PriceTable::from_json(&text)
@@ -351,6 +352,8 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let api_task = tokio::spawn(api);
     // Alerts read what ingest stored, on tasks of their own: never on the ingest path.
     let alerts_task = tokio::spawn(alert_engine.run(stop_rx.clone()));
+    // The quality series' per-minute aggregates, kept as the writer commits.
+    let rollups_task = tokio::spawn(tracehound_alerts::rollups::run(store.clone(), stop_rx.clone()));
     // Online evaluation follows what the writer committed, off the ingest path too.
     let evals_task = tokio::spawn(eval_engine.run(stop_rx.clone()));
     ready.store(true, Ordering::SeqCst);
@@ -375,6 +378,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     http_task.await?.context("OTLP/HTTP server failed")?;
     api_task.await?.context("API server failed")?;
     alerts_task.await?;
+    rollups_task.await?;
     // Its writer handle goes with it, before the writer thread is joined.
     evals_task.await?;
     // The receivers are gone, so the last writer handle goes with `ingest`; the thread

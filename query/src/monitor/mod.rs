@@ -15,6 +15,7 @@ pub mod backtest;
 pub mod live;
 pub mod metric;
 pub mod quality;
+pub mod rollup;
 pub mod rules;
 pub mod series;
 

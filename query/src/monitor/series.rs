@@ -5,7 +5,7 @@
 //! rest into one series labelled `other`, so a high-cardinality dimension cannot make the
 //! answer unbounded.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use serde::{Deserialize, Serialize};
 use tracehound_store::{Store, TenantId};
@@ -13,10 +13,11 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::marked_requests;
 use super::metric::{Metric, Split};
+use super::rollup::{family_code, roll_minute, stored_cells, Cell, MinuteCache, MINUTE};
 use crate::error::QueryError;
 use crate::failing::{Window, WindowView};
 use crate::params::non_empty;
-use crate::time_range::parse_duration;
+use crate::time_range::{now_unix_nanos, parse_duration};
 use crate::timestamp::format_rfc3339;
 use crate::triage::requests::Request;
 
@@ -91,6 +92,12 @@ pub struct SeriesAnswer {
     pub folded_values: usize,
     /// True when the window held more requests than one scan reads: the newest are missing.
     pub truncated: bool,
+    /// Minutes read from the per-minute aggregates kept as data arrives.
+    #[serde(default)]
+    pub rolled_up_minutes: u64,
+    /// Minutes computed when asked (too recent, or not rolled up yet).
+    #[serde(default)]
+    pub computed_minutes: u64,
 }
 
 /// A series request, read and checked.
@@ -148,8 +155,149 @@ struct Bucket {
     values: Vec<f64>,
 }
 
-/// The series of `query` over the tenant's traffic.
+/// The series of `query` over the tenant's traffic: from the per-minute aggregates when the
+/// step is whole minutes and the roller keeps them (the window then widens to whole
+/// minutes), else from the requests themselves.
 pub fn series(store: &Store, tenant: TenantId, query: &SeriesQuery) -> Result<SeriesAnswer, QueryError> {
+    if query.step.is_multiple_of(MINUTE) {
+        if let Some(cursor) = store.rollup_cursor()? {
+            // What the roller has not followed yet may fall in any minute: those minutes are
+            // computed here; far behind, the requests are read instead.
+            let unfollowed = store.changes_after(cursor, MAX_UNFOLLOWED)?;
+            if unfollowed.len() < MAX_UNFOLLOWED {
+                let mut touched = HashSet::new();
+                for (t, trace) in unfollowed.iter().flat_map(|c| c.traces.iter()) {
+                    if *t == tenant {
+                        if let Some(summary) = store.trace_summary(tenant, trace)? {
+                            touched.insert(summary.start_unix_nano / MINUTE);
+                        }
+                    }
+                }
+                return series_from_rollups(store, tenant, query, now_unix_nanos(), touched);
+            }
+        }
+    }
+    series_from_requests(store, tenant, query)
+}
+
+/// Change-log entries the roller may lag behind before a series reads requests instead.
+const MAX_UNFOLLOWED: usize = 2_048;
+
+/// Minutes this close to now are computed when asked: the roller has not settled them.
+const UNSETTLED: u64 = 3 * MINUTE;
+
+fn series_from_rollups(
+    store: &Store,
+    tenant: TenantId,
+    query: &SeriesQuery,
+    now: u64,
+    mut dirty: HashSet<u64>,
+) -> Result<SeriesAnswer, QueryError> {
+    let first = query.window.since / MINUTE;
+    let end = query.window.until.div_ceil(MINUTE).max(first + 1);
+    let window = Window { since: first * MINUTE, until: end * MINUTE };
+    let family = family_code(query.split);
+    let stored = stored_cells(store, tenant, family, first, end - 1)?;
+    dirty.extend(store.dirty_rollups()?.into_iter().filter(|(t, _)| *t == tenant).map(|(_, m)| m));
+    let unsettled_from = now.saturating_sub(UNSETTLED) / MINUTE;
+    let minutes_per_step = query.step / MINUTE;
+    let buckets = usize::try_from((end - first).div_ceil(minutes_per_step)).unwrap_or(0);
+    let mut per_value: HashMap<String, Vec<Cell>> = HashMap::new();
+    let (mut rolled, mut computed) = (0u64, 0u64);
+    let mut cache = MinuteCache::default();
+    for minute in first..end {
+        let at = usize::try_from((minute - first) / minutes_per_step).unwrap_or(usize::MAX);
+        let fresh;
+        let cells = match stored.get(&minute) {
+            Some(cells) if !dirty.contains(&minute) && minute < unsettled_from => {
+                rolled += 1;
+                cells
+            }
+            // No row, not dirty and settled: nothing started in that minute.
+            None if !dirty.contains(&minute) && minute < unsettled_from => continue,
+            _ => {
+                computed += 1;
+                let families = roll_minute(store, tenant, minute, &mut cache)?;
+                fresh = families.into_iter().find(|(code, _)| *code == family).map(|(_, c)| c).unwrap_or_default();
+                &fresh
+            }
+        };
+        for cell in cells {
+            let row = per_value.entry(cell.value.clone()).or_insert_with(|| vec![Cell::default(); buckets]);
+            if let Some(slot) = row.get_mut(at) {
+                slot.merge(cell);
+            }
+        }
+    }
+    let weight = |cell: &Cell| match &query.metric {
+        Metric::ScoreMean(name) => cell.score(name).map_or(0, |(_, n)| n),
+        _ => cell.requests,
+    };
+    let total = |rows: &[Cell]| rows.iter().map(weight).sum::<u64>();
+    let mut ranked: Vec<(String, Vec<Cell>)> = per_value.into_iter().filter(|(_, rows)| total(rows) > 0).collect();
+    ranked.sort_by(|(a, rows_a), (b, rows_b)| total(rows_b).cmp(&total(rows_a)).then_with(|| a.cmp(b)));
+    let folded_values = ranked.len().saturating_sub(MAX_SERIES);
+    let mut kept: Vec<(String, Vec<Cell>)> = Vec::new();
+    let mut other: Option<Vec<Cell>> = None;
+    for (index, (value, rows)) in ranked.into_iter().enumerate() {
+        if index < MAX_SERIES {
+            kept.push((value, rows));
+        } else {
+            let into = other.get_or_insert_with(|| vec![Cell::default(); buckets]);
+            for (a, b) in into.iter_mut().zip(&rows) {
+                a.merge(b);
+            }
+        }
+    }
+    kept.extend(other.map(|rows| (OTHER.to_string(), rows)));
+    let label = query.split.label();
+    let series = kept
+        .into_iter()
+        .map(|(value, rows)| Series {
+            labels: label.map(|l| BTreeMap::from([(l.to_string(), value)])).unwrap_or_default(),
+            requests: total(&rows),
+            points: rows
+                .iter()
+                .enumerate()
+                .map(|(at, cell)| Point {
+                    time: format_rfc3339(window.since + at as u64 * query.step),
+                    requests: weight(cell),
+                    value: cell_value(&query.metric, cell),
+                })
+                .collect(),
+        })
+        .collect();
+    Ok(SeriesAnswer {
+        metric: query.metric.to_string(),
+        by: label.map(str::to_string),
+        window: window.into(),
+        step_seconds: query.step / NANOS_PER_SECOND,
+        series,
+        folded_values,
+        truncated: false,
+        rolled_up_minutes: rolled,
+        computed_minutes: computed,
+    })
+}
+
+/// A metric's value over one bucket's merged cell; `None` when it has nothing to measure.
+fn cell_value(metric: &Metric, cell: &Cell) -> Option<f64> {
+    let per_request = |sum: f64| (cell.requests > 0).then(|| sum / cell.requests as f64);
+    match metric {
+        Metric::Requests => Some(cell.requests as f64),
+        Metric::Share(share) => per_request(cell.share(*share) as f64),
+        Metric::Latency(q) => cell.latency_quantile(*q),
+        Metric::Tokens => per_request((cell.input_tokens + cell.output_tokens) as f64),
+        Metric::InputTokens => per_request(cell.input_tokens as f64),
+        Metric::OutputTokens => per_request(cell.output_tokens as f64),
+        Metric::CostPerRequest => (cell.priced > 0).then(|| cell.cost / cell.priced as f64),
+        Metric::ScoreMean(name) => cell.score(name).filter(|(_, n)| *n > 0).map(|(sum, n)| sum / n as f64),
+    }
+}
+
+/// The series computed from the requests of the window, their silent cues judged against
+/// the window's own traffic.
+fn series_from_requests(store: &Store, tenant: TenantId, query: &SeriesQuery) -> Result<SeriesAnswer, QueryError> {
     let window = query.window;
     let (requests, truncated) = marked_requests(store, tenant, window.since, window.until)?;
     let buckets = usize::try_from(window.until.saturating_sub(window.since).div_ceil(query.step)).unwrap_or(0);
@@ -230,6 +378,8 @@ pub fn series(store: &Store, tenant: TenantId, query: &SeriesQuery) -> Result<Se
         series,
         folded_values,
         truncated,
+        rolled_up_minutes: 0,
+        computed_minutes: 0,
     })
 }
 
@@ -307,6 +457,93 @@ mod tests {
         let values: Vec<f64> = answer.series[0].points.iter().filter_map(|p| p.value).collect();
         assert_eq!(values.len(), 1, "{answer:?}");
         assert!((values[0] - 0.4).abs() < 1e-9, "{values:?}");
+    }
+
+    /// 40 requests over 5 minutes, every fourth an error, each 10 ms plus its number.
+    fn minutes_of_traffic() -> crate::test_support::Fixture {
+        use crate::test_support::{span, Fixture};
+        use tracehound_store::model::StatusCode;
+        let fixture = Fixture::new();
+        let spans = (1..=40u8)
+            .map(|n| {
+                let mut s = span(n, 1, None, u64::from(n) * 7_000);
+                s.end_unix_nano += u64::from(n) * 1_000_000;
+                if n % 4 == 0 {
+                    s.status = StatusCode::Error;
+                }
+                s
+            })
+            .collect();
+        fixture.write(spans);
+        fixture
+    }
+
+    fn answer(fixture: &crate::test_support::Fixture, metric: &str) -> SeriesAnswer {
+        use crate::test_support::T0;
+        let params = SeriesParams {
+            metric: Some(metric.into()),
+            since: Some(format_rfc3339(T0 / MINUTE * MINUTE)),
+            until: Some(format_rfc3339(T0 + 6 * MINUTE)),
+            step: Some("1m".into()),
+            ..Default::default()
+        };
+        let query = SeriesQuery::parse(&params, T0 + 3_600 * NANOS_PER_SECOND).unwrap();
+        series(&fixture.store, TenantId::DEFAULT, &query).unwrap()
+    }
+
+    fn roll_everything(fixture: &crate::test_support::Fixture) {
+        use crate::test_support::T0;
+        let store = &fixture.store;
+        store.mark_rollups_dirty(&Default::default(), store.last_change_seq()).unwrap();
+        let mut cache = MinuteCache::default();
+        for minute in T0 / MINUTE..T0 / MINUTE + 7 {
+            let rows: Vec<(u8, Vec<u8>)> = roll_minute(store, TenantId::DEFAULT, minute, &mut cache)
+                .unwrap()
+                .into_iter()
+                .map(|(family, cells)| (family, super::super::rollup::encode_cells(&cells).unwrap()))
+                .collect();
+            store.put_rollup(TenantId::DEFAULT, minute, &rows).unwrap();
+        }
+    }
+
+    #[test]
+    fn a_series_read_from_roll_ups_counts_what_the_requests_count() {
+        let fixture = minutes_of_traffic();
+        let from_requests = [answer(&fixture, "failing_share"), answer(&fixture, "requests")];
+        assert_eq!(from_requests[0].rolled_up_minutes, 0, "no roller yet: the requests are read");
+        roll_everything(&fixture);
+        let from_rollups = [answer(&fixture, "failing_share"), answer(&fixture, "requests")];
+        for (raw, rolled) in from_requests.iter().zip(&from_rollups) {
+            assert!(rolled.rolled_up_minutes >= 5, "{rolled:?}");
+            assert_eq!(rolled.computed_minutes, 0);
+            assert_eq!(raw.series[0].points, rolled.series[0].points, "{}", raw.metric);
+        }
+    }
+
+    #[test]
+    fn a_latency_quantile_from_roll_ups_is_within_two_percent_of_the_requests() {
+        let fixture = minutes_of_traffic();
+        let raw = answer(&fixture, "latency_p95");
+        roll_everything(&fixture);
+        let rolled = answer(&fixture, "latency_p95");
+        for (a, b) in raw.series[0].points.iter().zip(&rolled.series[0].points) {
+            match (a.value, b.value) {
+                (Some(a), Some(b)) => assert!(b >= a && b <= a * 1.02, "{a} against {b}"),
+                (a, b) => assert_eq!(a, b),
+            }
+        }
+    }
+
+    #[test]
+    fn a_minute_written_after_its_roll_up_is_computed_until_rolled_again() {
+        use crate::test_support::span;
+        let fixture = minutes_of_traffic();
+        roll_everything(&fixture);
+        fixture.write(vec![span(99, 1, None, 8_000)]);
+        let rolled = answer(&fixture, "requests");
+        assert_eq!(rolled.computed_minutes, 1, "{rolled:?}");
+        let total: f64 = rolled.series[0].points.iter().filter_map(|p| p.value).sum();
+        assert_eq!(total, 41.0);
     }
 
     #[test]

@@ -228,6 +228,14 @@ impl Request {
         self.suspect = self.loud != 0 || silent;
     }
 
+    /// A request made up for tests, with a latency.
+    #[cfg(test)]
+    pub(crate) fn synthetic_with_latency(ms: f64) -> Request {
+        let mut r = Request::synthetic(1, "svc", &[], false);
+        r.latency_ms = ms;
+        r
+    }
+
     /// The request of a trace summary and the scores judging it, its silent cues not yet
     /// decided (see [`Norms`]).
     pub fn from_summary(summary: TraceSummary, scores: Vec<ScoreMark>) -> Request {
@@ -332,6 +340,43 @@ pub fn scan(store: &Store, tenant: TenantId, since: u64, until: u64) -> Result<(
     Ok((out, truncated))
 }
 
+/// One request by trace id, with the scores judging it (by its trace id or a request id),
+/// its silent cues undecided; `None` when the trace is gone.
+pub fn request_of(store: &Store, tenant: TenantId, trace: &TraceId) -> Result<Option<Request>, QueryError> {
+    let Some(summary) = store.trace_summary(tenant, trace)? else { return Ok(None) };
+    let mut targets: Vec<String> = vec![hex::encode(trace)];
+    targets.extend(summary.request_ids.iter().cloned());
+    let mut marks = Vec::new();
+    for target in &targets {
+        for score in store.scores_for(tenant, target)? {
+            if let Some(mark) = score_mark(score.label.as_deref(), score.value, &score.name) {
+                marks.push(mark);
+            }
+        }
+    }
+    // Scores of the trace's spans are stored under `trace/span`; they judge the request too.
+    let trace_hex = hex::encode(trace);
+    for span in store.span_ids(tenant, trace)? {
+        let key = tracehound_store::model::span_score_key(&trace_hex, &hex::encode(span));
+        for score in store.scores_for(tenant, &key)? {
+            if let Some(mark) = score_mark(score.label.as_deref(), score.value, &score.name) {
+                marks.push(mark);
+            }
+        }
+    }
+    Ok(Some(Request::from_summary(summary, marks)))
+}
+
+/// A score as triage reads it; `None` for one with neither a label nor a value.
+fn score_mark(label: Option<&str>, value: Option<f64>, name: &str) -> Option<ScoreMark> {
+    let failing = match (label, value) {
+        (Some(label), _) => FAILING_LABELS.contains(&label.trim().to_lowercase().as_str()),
+        (None, Some(value)) => (0.0..0.5).contains(&value),
+        (None, None) => return None,
+    };
+    Some(ScoreMark { name: name.to_string(), value, failing })
+}
+
 /// The scores from a moment on, by the ids of what they judge: a trace (lower-case hex) or
 /// a request id. Session scores judge no one request and are left out.
 struct ScoresByTarget {
@@ -343,11 +388,7 @@ impl ScoresByTarget {
     fn read(store: &Store, tenant: TenantId, since: u64) -> Result<ScoresByTarget, QueryError> {
         let mut out = ScoresByTarget { scores: Vec::new(), by_id: HashMap::new() };
         for score in store.scores_between(tenant, since, u64::MAX)? {
-            let failing = match (&score.label, score.value) {
-                (Some(label), _) => FAILING_LABELS.contains(&label.trim().to_lowercase().as_str()),
-                (None, Some(value)) => (0.0..0.5).contains(&value),
-                (None, None) => continue,
-            };
+            let Some(mark) = score_mark(score.label.as_deref(), score.value, &score.name) else { continue };
             let target = match score.target_kind {
                 ScoreTargetKind::Span => match &score.trace_id {
                     Some(trace) => trace.to_ascii_lowercase(),
@@ -357,7 +398,7 @@ impl ScoresByTarget {
                 _ => score.target_id.clone(),
             };
             out.by_id.entry(target).or_default().push(out.scores.len());
-            out.scores.push(ScoreMark { name: score.name, value: score.value, failing });
+            out.scores.push(mark);
         }
         Ok(out)
     }
