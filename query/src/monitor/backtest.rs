@@ -124,7 +124,8 @@ pub struct BacktestAnswer {
     pub not_judged: Vec<NotJudged>,
     /// The test that decides, in words.
     pub test: String,
-    /// True when the stretch held more requests than one scan reads: the newest are missing.
+    /// True when the stretch held more requests than one read takes (250,000): a sample of
+    /// them by trace id across the stretch was judged, its counts those of the sample.
     pub truncated: bool,
 }
 

@@ -20,18 +20,19 @@ pub mod rules;
 pub mod series;
 
 use crate::error::QueryError;
-use crate::triage::requests::{mark_suspects, scan, Request};
+use crate::triage::requests::{mark_suspects, scan_sampled, Request};
 use tracehound_store::{Store, TenantId};
 
 /// The requests starting in `[since, until)`, oldest first, each marked suspect or not by
-/// the stretch's own norms; and whether the scan stopped at triage's request cap.
+/// the stretch's own norms; and whether there were more than triage's request cap, so that
+/// a sample of them by trace id across the stretch was read.
 pub fn marked_requests(
     store: &Store,
     tenant: TenantId,
     since: u64,
     until: u64,
 ) -> Result<(Vec<Request>, bool), QueryError> {
-    let (mut requests, truncated) = scan(store, tenant, since, until)?;
+    let (mut requests, truncated) = scan_sampled(store, tenant, since, until)?;
     mark_suspects(&mut requests);
     Ok((requests, truncated))
 }

@@ -154,12 +154,7 @@ impl Cell {
         for (a, b) in self.shares.iter_mut().zip(&other.shares) {
             *a += b;
         }
-        for (bucket, count) in &other.latency {
-            match self.latency.binary_search_by_key(bucket, |(b, _)| *b) {
-                Ok(at) => self.latency[at].1 += count,
-                Err(at) => self.latency.insert(at, (*bucket, *count)),
-            }
-        }
+        merge_buckets(&mut self.latency, &other.latency);
         self.input_tokens += other.input_tokens;
         self.output_tokens += other.output_tokens;
         self.cost += other.cost;
@@ -182,25 +177,41 @@ impl Cell {
 
     /// A latency quantile by the nearest rank, as its bucket's upper bound (within 2 %).
     pub fn latency_quantile(&self, q: f64) -> Option<f64> {
-        let total: u64 = self.latency.iter().map(|(_, n)| u64::from(*n)).sum();
-        if total == 0 {
-            return None;
-        }
-        let rank = ((q * total as f64).ceil() as u64).clamp(1, total);
-        let mut seen = 0u64;
-        for (bucket, n) in &self.latency {
-            seen += u64::from(*n);
-            if seen >= rank {
-                return Some(LATENCY_BASE.powi(*bucket));
-            }
-        }
-        None
+        latency_quantile(&self.latency, q)
     }
 
     /// One score name's sum and count.
     pub fn score(&self, name: &str) -> Option<(f64, u64)> {
         self.scores.iter().find(|(n, _, _)| n == name).map(|(_, sum, n)| (*sum, *n))
     }
+}
+
+/// Adds latency buckets into others, both ascending.
+pub fn merge_buckets(into: &mut Vec<(i32, u32)>, from: &[(i32, u32)]) {
+    for (bucket, count) in from {
+        match into.binary_search_by_key(bucket, |(b, _)| *b) {
+            Ok(at) => into[at].1 += count,
+            Err(at) => into.insert(at, (*bucket, *count)),
+        }
+    }
+}
+
+/// A quantile of latency buckets by the nearest rank, as its bucket's upper bound (within
+/// 2 % of the measured value).
+pub fn latency_quantile(buckets: &[(i32, u32)], q: f64) -> Option<f64> {
+    let total: u64 = buckets.iter().map(|(_, n)| u64::from(*n)).sum();
+    if total == 0 {
+        return None;
+    }
+    let rank = ((q * total as f64).ceil() as u64).clamp(1, total);
+    let mut seen = 0u64;
+    for (bucket, n) in buckets {
+        seen += u64::from(*n);
+        if seen >= rank {
+            return Some(LATENCY_BASE.powi(*bucket));
+        }
+    }
+    None
 }
 
 /// The bucket of a latency: the smallest power of 1.02 ms at or above it.

@@ -13,7 +13,9 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::marked_requests;
 use super::metric::{Metric, Split};
-use super::rollup::{family_code, roll_minute, stored_cells, Cell, MinuteCache, MINUTE};
+use super::rollup::{
+    family_code, latency_quantile, merge_buckets, roll_minute, stored_cells, Cell, MinuteCache, MINUTE,
+};
 use crate::error::QueryError;
 use crate::failing::{Window, WindowView};
 use crate::params::non_empty;
@@ -90,7 +92,8 @@ pub struct SeriesAnswer {
     pub series: Vec<Series>,
     /// Values folded into `other`.
     pub folded_values: usize,
-    /// True when the window held more requests than one scan reads: the newest are missing.
+    /// True when the window held more requests than one read takes: a sample of them by
+    /// trace id was counted (never so from the roll-ups).
     pub truncated: bool,
     /// Minutes read from the per-minute aggregates kept as data arrives.
     #[serde(default)]
@@ -202,7 +205,7 @@ fn series_from_rollups(
     let unsettled_from = now.saturating_sub(UNSETTLED) / MINUTE;
     let minutes_per_step = query.step / MINUTE;
     let buckets = usize::try_from((end - first).div_ceil(minutes_per_step)).unwrap_or(0);
-    let mut per_value: HashMap<String, Vec<Cell>> = HashMap::new();
+    let mut per_value: HashMap<String, Vec<Agg>> = HashMap::new();
     let (mut rolled, mut computed) = (0u64, 0u64);
     let mut cache = MinuteCache::default();
     for minute in first..end {
@@ -223,29 +226,28 @@ fn series_from_rollups(
             }
         };
         for cell in cells {
-            let row = per_value.entry(cell.value.clone()).or_insert_with(|| vec![Cell::default(); buckets]);
+            let row = match per_value.get_mut(&cell.value) {
+                Some(row) => row,
+                None => per_value.entry(cell.value.clone()).or_insert_with(|| vec![Agg::default(); buckets]),
+            };
             if let Some(slot) = row.get_mut(at) {
-                slot.merge(cell);
+                slot.absorb(&query.metric, cell);
             }
         }
     }
-    let weight = |cell: &Cell| match &query.metric {
-        Metric::ScoreMean(name) => cell.score(name).map_or(0, |(_, n)| n),
-        _ => cell.requests,
-    };
-    let total = |rows: &[Cell]| rows.iter().map(weight).sum::<u64>();
-    let mut ranked: Vec<(String, Vec<Cell>)> = per_value.into_iter().filter(|(_, rows)| total(rows) > 0).collect();
+    let total = |rows: &[Agg]| rows.iter().map(|a| a.weight(&query.metric)).sum::<u64>();
+    let mut ranked: Vec<(String, Vec<Agg>)> = per_value.into_iter().filter(|(_, rows)| total(rows) > 0).collect();
     ranked.sort_by(|(a, rows_a), (b, rows_b)| total(rows_b).cmp(&total(rows_a)).then_with(|| a.cmp(b)));
     let folded_values = ranked.len().saturating_sub(MAX_SERIES);
-    let mut kept: Vec<(String, Vec<Cell>)> = Vec::new();
-    let mut other: Option<Vec<Cell>> = None;
+    let mut kept: Vec<(String, Vec<Agg>)> = Vec::new();
+    let mut other: Option<Vec<Agg>> = None;
     for (index, (value, rows)) in ranked.into_iter().enumerate() {
         if index < MAX_SERIES {
             kept.push((value, rows));
         } else {
-            let into = other.get_or_insert_with(|| vec![Cell::default(); buckets]);
+            let into = other.get_or_insert_with(|| vec![Agg::default(); buckets]);
             for (a, b) in into.iter_mut().zip(&rows) {
-                a.merge(b);
+                a.add(b);
             }
         }
     }
@@ -259,10 +261,10 @@ fn series_from_rollups(
             points: rows
                 .iter()
                 .enumerate()
-                .map(|(at, cell)| Point {
+                .map(|(at, agg)| Point {
                     time: format_rfc3339(window.since + at as u64 * query.step),
-                    requests: weight(cell),
-                    value: cell_value(&query.metric, cell),
+                    requests: agg.weight(&query.metric),
+                    value: agg.value(&query.metric),
                 })
                 .collect(),
         })
@@ -280,18 +282,61 @@ fn series_from_rollups(
     })
 }
 
-/// A metric's value over one bucket's merged cell; `None` when it has nothing to measure.
-fn cell_value(metric: &Metric, cell: &Cell) -> Option<f64> {
-    let per_request = |sum: f64| (cell.requests > 0).then(|| sum / cell.requests as f64);
-    match metric {
-        Metric::Requests => Some(cell.requests as f64),
-        Metric::Share(share) => per_request(cell.share(*share) as f64),
-        Metric::Latency(q) => cell.latency_quantile(*q),
-        Metric::Tokens => per_request((cell.input_tokens + cell.output_tokens) as f64),
-        Metric::InputTokens => per_request(cell.input_tokens as f64),
-        Metric::OutputTokens => per_request(cell.output_tokens as f64),
-        Metric::CostPerRequest => (cell.priced > 0).then(|| cell.cost / cell.priced as f64),
-        Metric::ScoreMean(name) => cell.score(name).filter(|(_, n)| *n > 0).map(|(sum, n)| sum / n as f64),
+/// One bucket of one series summed from cells: only what the metric needs, so a week of
+/// minutes adds numbers instead of copying whole cells.
+#[derive(Debug, Clone, Default)]
+struct Agg {
+    requests: u64,
+    sum: f64,
+    n: u64,
+    latency: Vec<(i32, u32)>,
+}
+
+impl Agg {
+    fn absorb(&mut self, metric: &Metric, cell: &Cell) {
+        self.requests += cell.requests;
+        match metric {
+            Metric::Requests => {}
+            Metric::Share(share) => self.sum += cell.share(*share) as f64,
+            Metric::Latency(_) => merge_buckets(&mut self.latency, &cell.latency),
+            Metric::Tokens => self.sum += (cell.input_tokens + cell.output_tokens) as f64,
+            Metric::InputTokens => self.sum += cell.input_tokens as f64,
+            Metric::OutputTokens => self.sum += cell.output_tokens as f64,
+            Metric::CostPerRequest => {
+                self.sum += cell.cost;
+                self.n += cell.priced;
+            }
+            Metric::ScoreMean(name) => {
+                if let Some((sum, n)) = cell.score(name) {
+                    self.sum += sum;
+                    self.n += n;
+                }
+            }
+        }
+    }
+
+    fn add(&mut self, other: &Agg) {
+        self.requests += other.requests;
+        self.sum += other.sum;
+        self.n += other.n;
+        merge_buckets(&mut self.latency, &other.latency);
+    }
+
+    /// What the bucket counts: its score values for a score mean, else its requests.
+    fn weight(&self, metric: &Metric) -> u64 {
+        match metric {
+            Metric::ScoreMean(_) => self.n,
+            _ => self.requests,
+        }
+    }
+
+    fn value(&self, metric: &Metric) -> Option<f64> {
+        match metric {
+            Metric::Requests => Some(self.requests as f64),
+            Metric::Latency(q) => latency_quantile(&self.latency, *q),
+            Metric::CostPerRequest | Metric::ScoreMean(_) => (self.n > 0).then(|| self.sum / self.n as f64),
+            _ => (self.requests > 0).then(|| self.sum / self.requests as f64),
+        }
     }
 }
 

@@ -308,6 +308,31 @@ pub fn scan(store: &Store, tenant: TenantId, since: u64, until: u64) -> Result<(
     let ids = store.trace_ids_between(tenant, since, until, MAX_REQUESTS + 1)?;
     let truncated = ids.len() > MAX_REQUESTS;
     let ids = &ids[..ids.len().min(MAX_REQUESTS)];
+    Ok((read_requests(store, tenant, since, ids)?, truncated))
+}
+
+/// As [`scan`], but a window of more than [`MAX_REQUESTS`] is read as a sample of that many,
+/// by trace id, across the whole window (not its oldest part); the flag says it was sampled.
+/// Shares measured on it are unbiased, and tests on its counts are valid at its size.
+pub fn scan_sampled(
+    store: &Store,
+    tenant: TenantId,
+    since: u64,
+    until: u64,
+) -> Result<(Vec<Request>, bool), QueryError> {
+    let mut ids = store.trace_ids_between(tenant, since, until, usize::MAX)?;
+    let sampled = ids.len() > MAX_REQUESTS;
+    if sampled {
+        ids.sort_unstable_by_key(|id| {
+            u64::from_be_bytes([id[8], id[9], id[10], id[11], id[12], id[13], id[14], id[15]])
+        });
+        ids.truncate(MAX_REQUESTS);
+    }
+    Ok((read_requests(store, tenant, since, &ids)?, sampled))
+}
+
+/// The requests of `ids` with their scores (judged from `since` on), oldest first.
+fn read_requests(store: &Store, tenant: TenantId, since: u64, ids: &[TraceId]) -> Result<Vec<Request>, QueryError> {
     let judged = ScoresByTarget::read(store, tenant, since)?;
     let threads = std::thread::available_parallelism().map_or(2, |n| n.get()).clamp(1, 4);
     let chunk = ids.len().div_ceil(threads).max(1);
@@ -337,7 +362,7 @@ pub fn scan(store: &Store, tenant: TenantId, since: u64, until: u64) -> Result<(
         out.extend(part?);
     }
     out.sort_by_key(|r| (r.start, r.trace_id));
-    Ok((out, truncated))
+    Ok(out)
 }
 
 /// One request by trace id, with the scores judging it (by its trace id or a request id),
