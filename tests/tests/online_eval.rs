@@ -8,7 +8,7 @@
 mod common;
 
 use std::collections::{BTreeSet, HashMap};
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::Write;
 use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -69,27 +69,7 @@ impl Judge {
 }
 
 fn serve_one(mut stream: std::net::TcpStream, log: &Mutex<Vec<String>>, script: &Script) {
-    let mut reader = BufReader::new(stream.try_clone().unwrap());
-    let mut request_line = String::new();
-    if reader.read_line(&mut request_line).is_err() {
-        return;
-    }
-    let mut length = 0usize;
-    loop {
-        let mut line = String::new();
-        if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
-            break;
-        }
-        if let Some((name, value)) = line.split_once(':') {
-            if name.eq_ignore_ascii_case("content-length") {
-                length = value.trim().parse().unwrap_or(0);
-            }
-        }
-    }
-    let mut body = vec![0u8; length];
-    if reader.read_exact(&mut body).is_err() {
-        return;
-    }
+    let Some((request_line, body)) = common::http::read_request(&stream) else { return };
     let request: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
     assert!(request_line.starts_with("POST /v1/chat/completions "), "{request_line}");
     assert_eq!(request["response_format"]["type"], "json_object", "{request}");

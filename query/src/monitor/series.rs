@@ -236,22 +236,8 @@ fn series_from_rollups(
         }
     }
     let total = |rows: &[Agg]| rows.iter().map(|a| a.weight(&query.metric)).sum::<u64>();
-    let mut ranked: Vec<(String, Vec<Agg>)> = per_value.into_iter().filter(|(_, rows)| total(rows) > 0).collect();
-    ranked.sort_by(|(a, rows_a), (b, rows_b)| total(rows_b).cmp(&total(rows_a)).then_with(|| a.cmp(b)));
-    let folded_values = ranked.len().saturating_sub(MAX_SERIES);
-    let mut kept: Vec<(String, Vec<Agg>)> = Vec::new();
-    let mut other: Option<Vec<Agg>> = None;
-    for (index, (value, rows)) in ranked.into_iter().enumerate() {
-        if index < MAX_SERIES {
-            kept.push((value, rows));
-        } else {
-            let into = other.get_or_insert_with(|| vec![Agg::default(); buckets]);
-            for (a, b) in into.iter_mut().zip(&rows) {
-                a.add(b);
-            }
-        }
-    }
-    kept.extend(other.map(|rows| (OTHER.to_string(), rows)));
+    let per_value = per_value.into_iter().filter(|(_, rows)| total(rows) > 0).collect();
+    let (kept, folded_values) = keep_the_largest(per_value, &total, buckets, |a: &mut Agg, b| a.add(&b));
     let label = query.split.label();
     let series = kept
         .into_iter()
@@ -379,24 +365,11 @@ fn series_from_requests(store: &Store, tenant: TenantId, query: &SeriesQuery) ->
         }
     }
 
-    let mut ranked: Vec<(String, Vec<Bucket>)> = per_value.into_iter().collect();
-    ranked.sort_by(|(a, rows_a), (b, rows_b)| total(rows_b).cmp(&total(rows_a)).then_with(|| a.cmp(b)));
-    let folded_values = ranked.len().saturating_sub(MAX_SERIES);
-    let mut kept: Vec<(String, Vec<Bucket>)> = Vec::with_capacity(ranked.len().min(MAX_SERIES + 1));
-    let mut other: Option<Vec<Bucket>> = None;
-    for (index, (value, rows)) in ranked.into_iter().enumerate() {
-        if index < MAX_SERIES {
-            kept.push((value, rows));
-        } else {
-            let into = other.get_or_insert_with(|| vec![Bucket::default(); buckets]);
-            for (a, b) in into.iter_mut().zip(rows) {
-                a.requests += b.requests;
-                a.hits += b.hits;
-                a.values.extend(b.values);
-            }
-        }
-    }
-    kept.extend(other.map(|rows| (OTHER.to_string(), rows)));
+    let (kept, folded_values) = keep_the_largest(per_value, &|rows: &[Bucket]| total(rows), buckets, |a, b| {
+        a.requests += b.requests;
+        a.hits += b.hits;
+        a.values.extend(b.values);
+    });
 
     let label = query.split.label();
     let series = kept
@@ -426,6 +399,33 @@ fn series_from_requests(store: &Store, tenant: TenantId, query: &SeriesQuery) ->
         rolled_up_minutes: 0,
         computed_minutes: 0,
     })
+}
+
+/// The [`MAX_SERIES`] values of the largest `total`, largest first, and the rest folded
+/// bucket by bucket into one series labelled [`OTHER`]; and how many were folded.
+fn keep_the_largest<T: Clone + Default>(
+    per_value: HashMap<String, Vec<T>>,
+    total: &dyn Fn(&[T]) -> u64,
+    buckets: usize,
+    fold: impl Fn(&mut T, T),
+) -> (Vec<(String, Vec<T>)>, usize) {
+    let mut ranked: Vec<(String, Vec<T>)> = per_value.into_iter().collect();
+    ranked.sort_by(|(a, rows_a), (b, rows_b)| total(rows_b).cmp(&total(rows_a)).then_with(|| a.cmp(b)));
+    let folded = ranked.len().saturating_sub(MAX_SERIES);
+    let mut kept: Vec<(String, Vec<T>)> = Vec::with_capacity(ranked.len().min(MAX_SERIES + 1));
+    let mut other: Option<Vec<T>> = None;
+    for (index, (value, rows)) in ranked.into_iter().enumerate() {
+        if index < MAX_SERIES {
+            kept.push((value, rows));
+        } else {
+            let into = other.get_or_insert_with(|| vec![T::default(); buckets]);
+            for (a, b) in into.iter_mut().zip(rows) {
+                fold(a, b);
+            }
+        }
+    }
+    kept.extend(other.map(|rows| (OTHER.to_string(), rows)));
+    (kept, folded)
 }
 
 fn total(rows: &[Bucket]) -> u64 {

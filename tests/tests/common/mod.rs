@@ -3,6 +3,7 @@
 
 #![allow(dead_code)]
 
+pub mod http;
 pub mod keys;
 pub mod otlp;
 pub mod replay;
