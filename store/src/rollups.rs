@@ -115,18 +115,4 @@ impl Store {
         }
         Ok(out)
     }
-
-    /// Forgets rows of minutes before `minute` (retention's age).
-    pub fn prune_rollups_before(&self, t: TenantId, minute: u64) -> Result<()> {
-        let mut stale = Vec::new();
-        for family in 0..=u8::MAX {
-            for item in self.rollups.range(row_key(t, family, 0)..row_key(t, family, minute)) {
-                stale.push(item.key()?);
-            }
-        }
-        for key in stale {
-            self.rollups.remove(key)?;
-        }
-        Ok(())
-    }
 }
