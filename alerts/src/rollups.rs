@@ -135,8 +135,8 @@ mod tests {
         step(&store, later).unwrap();
         assert!(store.dirty_rollups().unwrap().is_empty());
         let first = T0 / MINUTE;
-        let rows = store.rollups(TenantId::DEFAULT, 0, first, first + 10).unwrap();
-        assert_eq!(rows.iter().map(|(m, _)| *m).collect::<Vec<_>>(), vec![first, first + 5]);
+        let view = store.rollup_view(TenantId::DEFAULT, 0, first, first + 10).unwrap();
+        assert_eq!(view.rows.iter().map(|(m, _)| *m).collect::<Vec<_>>(), vec![first, first + 5]);
 
         write(&store, 3, T0 + 5 * MINUTE + 1);
         follow(&store).unwrap();

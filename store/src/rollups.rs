@@ -14,6 +14,8 @@
 
 use std::collections::BTreeSet;
 
+use fjall::Readable;
+
 use crate::error::Result;
 use crate::keys::{self, TenantId};
 use crate::store::Store;
@@ -23,6 +25,16 @@ const DIRTY: u8 = b'd';
 /// The `meta` name of the roller's change-log cursor.
 pub(crate) const ROLLUP_CURSOR: &str = "rollups_follower_seq";
 const MINUTE_NANOS: u64 = 60 * 1_000_000_000;
+
+/// One family's rows over a stretch of minutes and the tenant's dirty minutes, as of one
+/// moment ([`Store::rollup_view`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RollupView {
+    /// `(minute, encoded cells)`, oldest first.
+    pub rows: Vec<(u64, Vec<u8>)>,
+    /// The tenant's minutes waiting to be rolled up (again).
+    pub dirty: Vec<u64>,
+}
 
 fn row_key(t: TenantId, family: u8, minute: u64) -> Vec<u8> {
     let mut key = Vec::with_capacity(14);
@@ -91,16 +103,28 @@ impl Store {
         Ok(())
     }
 
-    /// One family's rows of minutes `first..=last`, oldest first.
-    pub fn rollups(&self, t: TenantId, family: u8, first: u64, last: u64) -> Result<Vec<(u64, Vec<u8>)>> {
-        let mut out = Vec::new();
-        for item in self.rollups.range(row_key(t, family, first)..=row_key(t, family, last)) {
-            let (key, value) = item.into_inner()?;
-            if let Some(minute) = u64_at(&key, 6) {
-                out.push((minute, value.to_vec()));
+    /// One family's rows of minutes `first..=last` and the tenant's dirty minutes, read
+    /// through one snapshot: a minute the roller rolls meanwhile is seen either dirty or
+    /// with its new row, never as neither (a batch is applied key by key).
+    pub fn rollup_view(&self, t: TenantId, family: u8, first: u64, last: u64) -> Result<RollupView> {
+        let snapshot = self.db.snapshot();
+        let mut dirty_prefix = vec![DIRTY];
+        dirty_prefix.extend_from_slice(&t.0.to_be_bytes());
+        let mut dirty = Vec::new();
+        for item in snapshot.prefix(&self.rollups, &dirty_prefix) {
+            let key = item.key()?;
+            if let Some(minute) = u64_at(&key, 5) {
+                dirty.push(minute);
             }
         }
-        Ok(out)
+        let mut rows = Vec::new();
+        for item in snapshot.range(&self.rollups, row_key(t, family, first)..=row_key(t, family, last)) {
+            let (key, value) = item.into_inner()?;
+            if let Some(minute) = u64_at(&key, 6) {
+                rows.push((minute, value.to_vec()));
+            }
+        }
+        Ok(RollupView { rows, dirty })
     }
 
     /// The minutes of a tenant holding the start of a stored trace (a roller's first run

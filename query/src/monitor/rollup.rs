@@ -348,20 +348,32 @@ fn requests_between(
 }
 
 /// Each minute's cells of one family over `[first, last]` minutes, read from the store's
-/// rows; minutes without a row are absent.
+/// rows (minutes without a row are absent), and the tenant's dirty minutes, both as of one
+/// moment.
 pub fn stored_cells(
     store: &Store,
     tenant: TenantId,
     family: u8,
     first: u64,
     last: u64,
-) -> Result<HashMap<u64, Vec<Cell>>, QueryError> {
-    let mut out = HashMap::new();
-    for (minute, bytes) in store.rollups(tenant, family, first, last)? {
+) -> Result<StoredCells, QueryError> {
+    let view = store.rollup_view(tenant, family, first, last)?;
+    let mut out = HashMap::with_capacity(view.rows.len());
+    for (minute, bytes) in view.rows {
         let cells: Vec<Cell> = tracehound_store::codec::decode("rollups", &bytes)?;
         out.insert(minute, cells);
     }
-    Ok(out)
+    Ok(StoredCells { by_minute: out, dirty: view.dirty })
+}
+
+/// The rolled-up minutes of one family over a stretch, and the tenant's dirty minutes, as of
+/// one moment.
+#[derive(Debug, Clone, Default)]
+pub struct StoredCells {
+    /// Each minute's cells; a minute without a row is absent.
+    pub by_minute: HashMap<u64, Vec<Cell>>,
+    /// Minutes waiting to be rolled up (again): their rows, if any, are stale.
+    pub dirty: Vec<u64>,
 }
 
 /// Encodes a minute's cells for the store.

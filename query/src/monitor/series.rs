@@ -200,8 +200,11 @@ fn series_from_rollups(
     let end = query.window.until.div_ceil(MINUTE).max(first + 1);
     let window = Window { since: first * MINUTE, until: end * MINUTE };
     let family = family_code(query.split);
+    // The unfollowed changes were read before these: a minute is then seen either in them,
+    // dirty, or with its row.
     let stored = stored_cells(store, tenant, family, first, end - 1)?;
-    dirty.extend(store.dirty_rollups()?.into_iter().filter(|(t, _)| *t == tenant).map(|(_, m)| m));
+    dirty.extend(stored.dirty);
+    let stored = stored.by_minute;
     let unsettled_from = now.saturating_sub(UNSETTLED) / MINUTE;
     let minutes_per_step = query.step / MINUTE;
     let buckets = usize::try_from((end - first).div_ceil(minutes_per_step)).unwrap_or(0);
