@@ -158,10 +158,16 @@ pub fn take(store: &Store, tenant: TenantId, input: &LeaseInput, now: u64) -> Re
     due.sort_by_key(|(_, _, e)| e.not_before_unix_nano);
     due.truncate(limit);
     let mut requests = Vec::with_capacity(due.len());
+    let mut gone = Vec::new();
     for (_, trace, entry) in due.iter_mut() {
         entry.lease = Some(lease_id.clone());
         entry.not_before_unix_nano = expires;
-        let Some(data) = store.trace(tenant, trace)? else { continue };
+        // A trace deleted while queued (retention) has nothing to score: it leaves the queue
+        // rather than being leased again at every expiry.
+        let Some(data) = store.trace(tenant, trace)? else {
+            gone.push((tenant, *trace));
+            continue;
+        };
         let evidence = Evidence::of(&data);
         requests.push(LeasedRequest {
             trace_id: hex::encode(trace),
@@ -182,7 +188,9 @@ pub fn take(store: &Store, tenant: TenantId, input: &LeaseInput, now: u64) -> Re
                 .collect(),
         });
     }
+    due.retain(|(t, trace, _)| !gone.contains(&(*t, *trace)));
     store.eval_requeue_all(&due)?;
+    store.eval_dequeue(&gone)?;
     Ok(Lease { lease_id, expires_at: format_rfc3339(expires), requests })
 }
 
@@ -251,4 +259,39 @@ pub fn completion(
         });
     }
     Ok(batch)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_support::{span, Fixture, T0};
+
+    fn queued(not_before: u64) -> QueueEntry {
+        QueueEntry { sampled_unix_nano: 1, not_before_unix_nano: not_before, ..QueueEntry::default() }
+    }
+
+    #[test]
+    fn a_lease_takes_due_requests_with_their_evidence_and_drops_a_trace_that_is_gone() {
+        let fixture = Fixture::new();
+        fixture.write(vec![span(1, 1, None, 0)]);
+        let (live, gone) = (crate::test_support::trace_id(1), [9u8; 16]);
+        fixture
+            .store
+            .eval_follow(&[(TenantId::DEFAULT, live, queued(1)), (TenantId::DEFAULT, gone, queued(1))], 0)
+            .unwrap();
+        let lease = take(&fixture.store, TenantId::DEFAULT, &LeaseInput::default(), T0).unwrap();
+        assert_eq!(lease.requests.len(), 1);
+        assert_eq!(lease.requests[0].trace_id, hex::encode(live));
+        let queue = fixture.store.eval_queue().unwrap();
+        assert_eq!(queue.len(), 1, "the gone trace left the queue: {queue:?}");
+        assert_eq!(queue[0].2.lease.as_deref(), Some(lease.lease_id.as_str()));
+    }
+
+    #[test]
+    fn a_limit_out_of_range_is_refused_with_the_range() {
+        let fixture = Fixture::new();
+        let input = LeaseInput { limit: Some(0), lease_seconds: None };
+        let err = take(&fixture.store, TenantId::DEFAULT, &input, T0).unwrap_err().to_string();
+        assert!(err.contains("not from 1 to 100"), "{err}");
+    }
 }
